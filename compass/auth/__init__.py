@@ -1,0 +1,1 @@
+"""Request -> Principal: who is calling, for which tenant, with which scopes."""

@@ -1,0 +1,75 @@
+"""Scopes required by each root operation: the one table the permission check reads.
+
+The names and requirements follow the Compass scope mapping, so tokens minted
+for Compass work unchanged. An operation missing here is refused.
+"""
+
+from __future__ import annotations
+
+__all__ = ["REQUIRED_SCOPES", "ADMIN_SCOPES", "TENANTLESS_OPERATIONS", "required_scopes"]
+
+_APP_READ, _APP_WRITE = "application:read", "application:write"
+_RT_READ, _RT_WRITE = "runtime:read", "runtime:write"
+_LD_READ, _LD_WRITE = "label_definition:read", "label_definition:write"
+
+REQUIRED_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
+    "Query": {
+        "applications": (_APP_READ,),
+        "application": (_APP_READ,),
+        "applicationsForRuntime": (_APP_READ,),
+        "runtimes": (_RT_READ,),
+        "runtime": (_RT_READ,),
+        "runtimeContexts": (_RT_READ,),
+        "runtimeContext": (_RT_READ,),
+        "labelDefinitions": (_LD_READ,),
+        "labelDefinition": (_LD_READ,),
+        "healthChecks": ("health_checks:read",),
+        "viewer": (),
+        "tenants": ("tenant:read",),
+    },
+    "Mutation": {
+        "registerApplication": (_APP_WRITE,),
+        "updateApplication": (_APP_WRITE,),
+        "unregisterApplication": (_APP_WRITE,),
+        "setApplicationLabel": (_APP_WRITE,),
+        "deleteApplicationLabel": (_APP_WRITE,),
+        "registerRuntime": (_RT_WRITE,),
+        "updateRuntime": (_RT_WRITE,),
+        "unregisterRuntime": (_RT_WRITE,),
+        "setRuntimeLabel": (_RT_WRITE,),
+        "deleteRuntimeLabel": (_RT_WRITE,),
+        "registerRuntimeContext": (_RT_WRITE,),
+        "updateRuntimeContext": (_RT_WRITE,),
+        "unregisterRuntimeContext": (_RT_WRITE,),
+        "createLabelDefinition": (_LD_WRITE,),
+        "updateLabelDefinition": (_LD_WRITE,),
+        "deleteLabelDefinition": (_LD_WRITE,),
+    },
+}
+
+# Operations that work without choosing a tenant.
+TENANTLESS_OPERATIONS = frozenset({("Query", "viewer"), ("Query", "tenants")})
+
+# What an administrator token carries by default: every scope of the mapping.
+ADMIN_SCOPES: tuple[str, ...] = (
+    "application:read",
+    "application:write",
+    "application_template:read",
+    "application_template:write",
+    "automatic_scenario_assignment:read",
+    "automatic_scenario_assignment:write",
+    "eventing:manage",
+    "health_checks:read",
+    "integration_system:read",
+    "integration_system:write",
+    "label_definition:read",
+    "label_definition:write",
+    "runtime:read",
+    "runtime:write",
+    "tenant:read",
+)
+
+
+def required_scopes(root: str, field: str) -> tuple[str, ...] | None:
+    """None when the operation is unknown to the table (then it is refused)."""
+    return REQUIRED_SCOPES.get(root, {}).get(field)

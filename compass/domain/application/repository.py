@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.domain.application.model import ApplicationRow, WebhookRow
+from compass.domain.label.filter import LabelCondition
+from compass.domain.label.repository import LabelRepository, ObjectKind
+from compass.domain.label.scenarios import SCENARIOS_KEY
+from compass.domain.pagination import Page, PageRequest, paginate
+
+__all__ = ["ApplicationRepository"]
+
+
+class ApplicationRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.labels = LabelRepository(session, tenant_id)
+
+    def _base(self) -> sa.Select[tuple[ApplicationRow]]:
+        return sa.select(ApplicationRow).where(ApplicationRow.tenant_id == self.tenant_id)
+
+    async def get(self, application_id: str) -> ApplicationRow | None:
+        return await self.session.scalar(self._base().where(ApplicationRow.id == application_id))
+
+    async def name_taken(self, name: str) -> bool:
+        found = await self.session.scalar(
+            sa.select(ApplicationRow.id).where(
+                ApplicationRow.tenant_id == self.tenant_id, ApplicationRow.name == name
+            )
+        )
+        return found is not None
+
+    async def add(self, row: ApplicationRow) -> ApplicationRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def save(self, row: ApplicationRow) -> None:
+        await self.session.flush()
+
+    async def delete(self, row: ApplicationRow) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    async def page(
+        self, conditions: Sequence[LabelCondition], request: PageRequest
+    ) -> Page[ApplicationRow]:
+        statement = self._base().where(
+            *(
+                self.labels.matching(ObjectKind.APPLICATION, ApplicationRow.id, c)
+                for c in conditions
+            )
+        )
+        return await paginate(self.session, statement, ApplicationRow, request)
+
+    async def page_in_scenarios(
+        self, scenarios: Sequence[str], request: PageRequest
+    ) -> Page[ApplicationRow]:
+        statement = self._base().where(
+            self.labels.contains_any(
+                ObjectKind.APPLICATION, ApplicationRow.id, SCENARIOS_KEY, scenarios
+            )
+            if scenarios
+            else sa.false()
+        )
+        return await paginate(self.session, statement, ApplicationRow, request)
+
+    async def add_webhook(self, row: WebhookRow) -> WebhookRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def webhooks_for(self, application_ids: Sequence[str]) -> dict[str, list[WebhookRow]]:
+        result: dict[str, list[WebhookRow]] = defaultdict(list)
+        if not application_ids:
+            return result
+        rows = await self.session.scalars(
+            sa.select(WebhookRow)
+            .where(
+                WebhookRow.tenant_id == self.tenant_id,
+                WebhookRow.application_id.in_(list(application_ids)),
+            )
+            .order_by(WebhookRow.created_at, WebhookRow.id)
+        )
+        for row in rows:
+            result[row.application_id].append(row)
+        return result

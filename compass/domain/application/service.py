@@ -1,0 +1,128 @@
+"""Applications: registration, updates, and who sees which application."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.db import utcnow
+from compass.domain.application.commands import RegisterApplication, UpdateApplication
+from compass.domain.application.model import ApplicationRow, WebhookRow
+from compass.domain.application.repository import ApplicationRepository
+from compass.domain.label.filter import LabelCondition
+from compass.domain.label.repository import ObjectKind
+from compass.domain.label.scenarios import DEFAULT_SCENARIO, SCENARIOS_KEY
+from compass.domain.label.service import LabelService
+from compass.domain.pagination import Page, PageRequest
+from compass.domain.runtime.repository import RuntimeRepository
+from compass.errors import InvalidData, NotFound, NotUnique
+
+__all__ = ["ApplicationLabels", "ApplicationService", "INITIAL"]
+
+INITIAL = "INITIAL"
+
+
+class ApplicationService:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+        self.applications = ApplicationRepository(session, tenant_id)
+        self.runtimes = RuntimeRepository(session, tenant_id)
+        self.labels = LabelService(session, tenant_id)
+
+    async def register(self, command: RegisterApplication) -> ApplicationRow:
+        if await self.applications.name_taken(command.name):
+            raise NotUnique(f"an application named {command.name!r} already exists")
+        self._check_integration_system(command.integration_system_id)
+        now = utcnow()
+        row = await self.applications.add(
+            ApplicationRow(
+                tenant_id=self.tenant_id,
+                name=command.name,
+                description=command.description,
+                provider_name=command.provider_name,
+                health_check_url=command.health_check_url,
+                integration_system_id=command.integration_system_id,
+                status_condition=command.status_condition or INITIAL,
+                status_timestamp=now,
+                created_at=now,
+            )
+        )
+        labels = dict(command.labels)
+        labels.setdefault(SCENARIOS_KEY, [DEFAULT_SCENARIO])
+        await self.labels.set_many(ObjectKind.APPLICATION, row.id, labels)
+        for webhook in command.webhooks:
+            await self.applications.add_webhook(
+                WebhookRow(
+                    tenant_id=self.tenant_id,
+                    application_id=row.id,
+                    type=webhook.type,
+                    url=webhook.url,
+                    auth=webhook.auth,
+                )
+            )
+        return row
+
+    async def update(self, application_id: str, command: UpdateApplication) -> ApplicationRow:
+        row = await self.get_existing(application_id)
+        self._check_integration_system(command.integration_system_id)
+        row.provider_name = command.provider_name
+        row.description = command.description
+        row.health_check_url = command.health_check_url
+        row.integration_system_id = command.integration_system_id
+        if command.status_condition is not None:
+            row.status_condition = command.status_condition
+            row.status_timestamp = utcnow()
+        await self.applications.save(row)
+        return row
+
+    async def unregister(self, application_id: str) -> ApplicationRow:
+        row = await self.get_existing(application_id)
+        await self.applications.delete(row)
+        return row
+
+    async def get(self, application_id: str) -> ApplicationRow | None:
+        return await self.applications.get(application_id)
+
+    async def get_existing(self, application_id: str) -> ApplicationRow:
+        row = await self.applications.get(application_id)
+        if row is None:
+            raise NotFound.of("application", application_id)
+        return row
+
+    async def list(
+        self, conditions: Sequence[LabelCondition], request: PageRequest
+    ) -> Page[ApplicationRow]:
+        return await self.applications.page(conditions, request)
+
+    async def for_runtime(self, runtime_id: str, request: PageRequest) -> Page[ApplicationRow]:
+        """Applications sharing at least one scenario with the runtime."""
+        if await self.runtimes.get(runtime_id) is None:
+            raise NotFound.of("runtime", runtime_id)
+        labels = await self.labels.of(ObjectKind.RUNTIME, runtime_id)
+        scenarios = labels.get(SCENARIOS_KEY) or []
+        if not isinstance(scenarios, list):
+            scenarios = []
+        return await self.applications.page_in_scenarios(scenarios, request)
+
+    @staticmethod
+    def _check_integration_system(integration_system_id: str | None) -> None:
+        # Integration systems are not registered yet, so no ID can refer to one.
+        if integration_system_id is not None:
+            raise InvalidData(f"integration system {integration_system_id!r} does not exist")
+
+
+class ApplicationLabels:
+    """Labels of one tenant's applications; the application must exist."""
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.applications = ApplicationService(session, tenant_id)
+        self.labels = LabelService(session, tenant_id)
+
+    async def set(self, application_id: str, key: str, value: object):
+        await self.applications.get_existing(application_id)
+        return await self.labels.set(ObjectKind.APPLICATION, application_id, key, value)
+
+    async def delete(self, application_id: str, key: str):
+        await self.applications.get_existing(application_id)
+        return await self.labels.delete(ObjectKind.APPLICATION, application_id, key)

@@ -1,0 +1,58 @@
+"""Column helpers so every table spells ids, tenants and timestamps the same way."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from compass.db import JSONText, UTCDateTime, utcnow
+
+ID_LENGTH = 36
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def id_field() -> Any:
+    return Field(default_factory=new_id, sa_column=sa.Column(sa.String(ID_LENGTH), primary_key=True))
+
+
+def tenant_field() -> Any:
+    return Field(
+        sa_column=sa.Column(
+            sa.String(ID_LENGTH),
+            sa.ForeignKey("tenants.id", ondelete="CASCADE"),
+            nullable=False,
+        )
+    )
+
+
+def parent_field(table: str, nullable: bool = False) -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column=sa.Column(
+            sa.String(ID_LENGTH),
+            sa.ForeignKey(f"{table}.id", ondelete="CASCADE"),
+            nullable=nullable,
+        ),
+    )
+
+
+def timestamp_field() -> Any:
+    return Field(default_factory=utcnow, sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+def text_field(length: int | None = None, nullable: bool = True) -> Any:
+    column_type = sa.String(length) if length else sa.Text()
+    return Field(default=None, sa_column=sa.Column(column_type, nullable=nullable))
+
+
+def json_field(nullable: bool = True, name: str | None = None) -> Any:
+    column = sa.Column(name, JSONText(), nullable=nullable) if name else sa.Column(
+        JSONText(), nullable=nullable
+    )
+    return Field(default=None, sa_column=column)

@@ -1,0 +1,154 @@
+"""Label and label definition queries, always scoped to one tenant."""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.domain.label.filter import LabelCondition, json_array_contains
+from compass.domain.label.model import LabelDefinitionRow, LabelRow
+
+__all__ = ["ObjectKind", "LabelRepository", "LabelDefinitionRepository"]
+
+
+class ObjectKind(enum.Enum):
+    """Objects that carry labels, with the label column that points at them."""
+
+    APPLICATION = "app_id"
+    RUNTIME = "runtime_id"
+    RUNTIME_CONTEXT = "runtime_context_id"
+
+    @property
+    def column(self) -> Any:
+        return getattr(LabelRow, self.value)
+
+    @property
+    def title(self) -> str:
+        return self.name.replace("_", " ").lower()
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name  # type: ignore[union-attr]
+
+
+class LabelRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def _base(self) -> sa.Select[tuple[LabelRow]]:
+        return sa.select(LabelRow).where(LabelRow.tenant_id == self.tenant_id)
+
+    async def for_objects(self, kind: ObjectKind, ids: Sequence[str]) -> dict[str, list[LabelRow]]:
+        result: dict[str, list[LabelRow]] = defaultdict(list)
+        if not ids:
+            return result
+        rows = await self.session.scalars(
+            self._base().where(kind.column.in_(list(ids))).order_by(LabelRow.key)
+        )
+        for row in rows:
+            result[getattr(row, kind.value)].append(row)
+        return result
+
+    async def get(self, kind: ObjectKind, object_id: str, key: str) -> LabelRow | None:
+        return await self.session.scalar(
+            self._base().where(kind.column == object_id, LabelRow.key == key)
+        )
+
+    async def upsert(self, kind: ObjectKind, object_id: str, key: str, value: Any) -> LabelRow:
+        row = await self.get(kind, object_id, key)
+        if row is None:
+            row = LabelRow(tenant_id=self.tenant_id, key=key, value=value)
+            setattr(row, kind.value, object_id)
+            self.session.add(row)
+        else:
+            row.value = value
+        await self.session.flush()
+        return row
+
+    async def delete(self, row: LabelRow) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    async def delete_for_object(
+        self, kind: ObjectKind, object_id: str, keep: Iterable[str] = ()
+    ) -> None:
+        await self.session.execute(
+            sa.delete(LabelRow).where(
+                LabelRow.tenant_id == self.tenant_id,
+                kind.column == object_id,
+                LabelRow.key.not_in(list(keep)),
+            )
+        )
+
+    async def with_key(self, key: str) -> list[LabelRow]:
+        return list(await self.session.scalars(self._base().where(LabelRow.key == key)))
+
+    async def delete_with_key(self, key: str) -> None:
+        await self.session.execute(
+            sa.delete(LabelRow).where(LabelRow.tenant_id == self.tenant_id, LabelRow.key == key)
+        )
+
+    def matching(self, kind: ObjectKind, object_id_column: Any, condition: LabelCondition) -> Any:
+        """An EXISTS clause: the object in `object_id_column` satisfies `condition`."""
+        clauses = [
+            LabelRow.tenant_id == self.tenant_id,
+            kind.column == object_id_column,
+            LabelRow.key == condition.key,
+        ]
+        if condition.mode == "equals":
+            clauses.append(LabelRow.value == condition.equals)
+        elif condition.mode == "contains":
+            clauses.append(
+                json_array_contains(_dialect(self.session), LabelRow.value, condition.contains)
+            )
+        return sa.select(LabelRow.id).where(*clauses).exists()
+
+    def contains_any(
+        self, kind: ObjectKind, object_id_column: Any, key: str, values: Sequence[Any]
+    ) -> Any:
+        """An EXISTS clause: the object's `key` label is an array sharing an element with `values`."""
+        dialect = _dialect(self.session)
+        return (
+            sa.select(LabelRow.id)
+            .where(
+                LabelRow.tenant_id == self.tenant_id,
+                kind.column == object_id_column,
+                LabelRow.key == key,
+                sa.or_(*(json_array_contains(dialect, LabelRow.value, v) for v in values)),
+            )
+            .exists()
+        )
+
+
+class LabelDefinitionRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def _base(self) -> sa.Select[tuple[LabelDefinitionRow]]:
+        return sa.select(LabelDefinitionRow).where(LabelDefinitionRow.tenant_id == self.tenant_id)
+
+    async def get(self, key: str) -> LabelDefinitionRow | None:
+        return await self.session.scalar(self._base().where(LabelDefinitionRow.key == key))
+
+    async def list(self) -> list[LabelDefinitionRow]:
+        return list(await self.session.scalars(self._base().order_by(LabelDefinitionRow.key)))
+
+    async def add(self, key: str, schema: Any) -> LabelDefinitionRow:
+        row = LabelDefinitionRow(tenant_id=self.tenant_id, key=key, schema_=schema)
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def save(self, row: LabelDefinitionRow) -> None:
+        await self.session.flush()
+
+    async def delete(self, row: LabelDefinitionRow) -> None:
+        await self.session.delete(row)
+        await self.session.flush()

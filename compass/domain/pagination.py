@@ -1,0 +1,87 @@
+"""Keyset pagination over (created_at, id): stable under inserts, no OFFSET."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.errors import InvalidData
+
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "PageRequest", "paginate"]
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 200
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    created_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        raw = f"{self.created_at.isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            stamp, object_id = raw.split("|", 1)
+            return cls(datetime.fromisoformat(stamp), object_id)
+        except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+            raise InvalidData(f"cursor {text!r} is not valid") from error
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    first: int = DEFAULT_PAGE_SIZE
+    after: Cursor | None = None
+
+    @classmethod
+    def of(cls, first: int | None, after: str | None) -> PageRequest:
+        size = DEFAULT_PAGE_SIZE if first is None else first
+        if size < 0 or size > MAX_PAGE_SIZE:
+            raise InvalidData(f"first must be between 0 and {MAX_PAGE_SIZE}, got {size}")
+        return cls(size, Cursor.decode(after) if after else None)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    start_cursor: str
+    end_cursor: str
+    has_next: bool
+
+    def map(self, fn: Any) -> Page[Any]:
+        return Page([fn(i) for i in self.items], self.total, self.start_cursor,
+                    self.end_cursor, self.has_next)
+
+
+async def paginate(
+    session: AsyncSession, statement: sa.Select[Any], entity: Any, request: PageRequest
+) -> Page[Any]:
+    """`statement` selects `entity` rows already filtered; this adds order and keyset."""
+    total = await session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+    if request.after is not None:
+        after = request.after
+        statement = statement.where(
+            sa.or_(
+                entity.created_at > after.created_at,
+                sa.and_(entity.created_at == after.created_at, entity.id > after.id),
+            )
+        )
+    statement = statement.order_by(entity.created_at, entity.id).limit(request.first + 1)
+    rows = list((await session.scalars(statement)).all())
+    has_next = len(rows) > request.first
+    rows = rows[: request.first]
+    start = Cursor(rows[0].created_at, rows[0].id).encode() if rows else ""
+    end = Cursor(rows[-1].created_at, rows[-1].id).encode() if rows else ""
+    return Page(rows, int(total or 0), start, end, has_next)

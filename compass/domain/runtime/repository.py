@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.domain.label.filter import LabelCondition
+from compass.domain.label.repository import LabelRepository, ObjectKind
+from compass.domain.pagination import Page, PageRequest, paginate
+from compass.domain.runtime.model import RuntimeRow
+
+__all__ = ["RuntimeRepository"]
+
+
+class RuntimeRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+        self.labels = LabelRepository(session, tenant_id)
+
+    def _base(self) -> sa.Select[tuple[RuntimeRow]]:
+        return sa.select(RuntimeRow).where(RuntimeRow.tenant_id == self.tenant_id)
+
+    async def get(self, runtime_id: str) -> RuntimeRow | None:
+        return await self.session.scalar(self._base().where(RuntimeRow.id == runtime_id))
+
+    async def name_taken(self, name: str, except_id: str | None = None) -> bool:
+        statement = sa.select(RuntimeRow.id).where(
+            RuntimeRow.tenant_id == self.tenant_id, RuntimeRow.name == name
+        )
+        if except_id is not None:
+            statement = statement.where(RuntimeRow.id != except_id)
+        return await self.session.scalar(statement) is not None
+
+    async def add(self, row: RuntimeRow) -> RuntimeRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def save(self, row: RuntimeRow) -> None:
+        await self.session.flush()
+
+    async def delete(self, row: RuntimeRow) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    async def page(
+        self, conditions: Sequence[LabelCondition], request: PageRequest
+    ) -> Page[RuntimeRow]:
+        statement = self._base().where(
+            *(self.labels.matching(ObjectKind.RUNTIME, RuntimeRow.id, c) for c in conditions)
+        )
+        return await paginate(self.session, statement, RuntimeRow, request)

@@ -1,0 +1,99 @@
+"""Runtimes: the clusters that consume applications' APIs and events."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.db import utcnow
+from compass.domain.label.filter import LabelCondition
+from compass.domain.label.repository import ObjectKind
+from compass.domain.label.scenarios import SCENARIOS_KEY
+from compass.domain.label.service import LabelService
+from compass.domain.pagination import Page, PageRequest
+from compass.domain.runtime.commands import RuntimeCommand
+from compass.domain.runtime.model import RuntimeRow
+from compass.domain.runtime.repository import RuntimeRepository
+from compass.errors import NotFound, NotUnique
+
+__all__ = ["RuntimeLabels", "RuntimeService"]
+
+INITIAL = "INITIAL"
+
+
+class RuntimeService:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+        self.runtimes = RuntimeRepository(session, tenant_id)
+        self.labels = LabelService(session, tenant_id)
+
+    async def register(self, command: RuntimeCommand) -> RuntimeRow:
+        if await self.runtimes.name_taken(command.name):
+            raise NotUnique(f"a runtime named {command.name!r} already exists")
+        now = utcnow()
+        row = await self.runtimes.add(
+            RuntimeRow(
+                tenant_id=self.tenant_id,
+                name=command.name,
+                description=command.description,
+                status_condition=command.status_condition or INITIAL,
+                status_timestamp=now,
+                created_at=now,
+            )
+        )
+        await self.labels.set_many(ObjectKind.RUNTIME, row.id, command.labels or {})
+        return row
+
+    async def update(self, runtime_id: str, command: RuntimeCommand) -> RuntimeRow:
+        """Name, description and status as given; labels, when given, replace the
+        existing ones (scenarios stay unless the input sets them)."""
+        row = await self.get_existing(runtime_id)
+        if await self.runtimes.name_taken(command.name, except_id=runtime_id):
+            raise NotUnique(f"a runtime named {command.name!r} already exists")
+        row.name = command.name
+        row.description = command.description
+        if command.status_condition is not None and command.status_condition != row.status_condition:
+            row.status_condition = command.status_condition
+            row.status_timestamp = utcnow()
+        await self.runtimes.save(row)
+        if command.labels is not None:
+            await self.labels.replace(
+                ObjectKind.RUNTIME, row.id, command.labels, keep=(SCENARIOS_KEY,)
+            )
+        return row
+
+    async def unregister(self, runtime_id: str) -> RuntimeRow:
+        row = await self.get_existing(runtime_id)
+        await self.runtimes.delete(row)
+        return row
+
+    async def get(self, runtime_id: str) -> RuntimeRow | None:
+        return await self.runtimes.get(runtime_id)
+
+    async def get_existing(self, runtime_id: str) -> RuntimeRow:
+        row = await self.runtimes.get(runtime_id)
+        if row is None:
+            raise NotFound.of("runtime", runtime_id)
+        return row
+
+    async def list(
+        self, conditions: Sequence[LabelCondition], request: PageRequest
+    ) -> Page[RuntimeRow]:
+        return await self.runtimes.page(conditions, request)
+
+
+class RuntimeLabels:
+    """Labels of one tenant's runtimes; the runtime must exist."""
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.runtimes = RuntimeService(session, tenant_id)
+        self.labels = LabelService(session, tenant_id)
+
+    async def set(self, runtime_id: str, key: str, value: object):
+        await self.runtimes.get_existing(runtime_id)
+        return await self.labels.set(ObjectKind.RUNTIME, runtime_id, key, value)
+
+    async def delete(self, runtime_id: str, key: str):
+        await self.runtimes.get_existing(runtime_id)
+        return await self.labels.delete(ObjectKind.RUNTIME, runtime_id, key)

@@ -1,0 +1,48 @@
+"""Shape rules applied when input is converted into commands."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from compass.errors import InvalidData
+
+__all__ = ["check_name", "check_url", "check_max_length", "check_label_key", "check_printable"]
+
+_NAME = re.compile(r"^[a-z.\-][a-z0-9.\-]*$")
+_LABEL_KEY = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+def check_max_length(field: str, value: str | None, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise InvalidData(f"{field} must be at most {limit} characters long")
+
+
+def check_name(field: str, value: str) -> None:
+    """Up to 36 characters: lower-case letters, digits, '-' and '.', not starting with a digit."""
+    if not value or len(value) > 36 or not _NAME.match(value):
+        raise InvalidData(
+            f"{field} {value!r} is invalid: up to 36 characters, lower-case letters, digits, "
+            "'-' and '.', not starting with a digit"
+        )
+
+
+def check_printable(field: str, value: str, limit: int) -> None:
+    if not value or any(not (32 <= ord(c) < 127) for c in value):
+        raise InvalidData(f"{field} must be non-empty printable ASCII")
+    check_max_length(field, value, limit)
+
+
+def check_url(field: str, value: str | None, limit: int = 256) -> None:
+    if value is None:
+        return
+    check_max_length(field, value, limit)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidData(f"{field} {value!r} is not a valid http(s) URL")
+
+
+def check_label_key(key: str, limit: int = 256) -> None:
+    if not _LABEL_KEY.match(key or ""):
+        raise InvalidData(f"label key {key!r} is invalid: use letters, digits and underscore")
+    check_max_length("label key", key, limit)

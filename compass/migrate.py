@@ -1,0 +1,67 @@
+"""Alembic, driven from compass settings: used by `compass serve` at start,
+by `compass db ...` and by the tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from compass.config import Settings
+
+__all__ = ["alembic_config", "upgrade", "downgrade", "current", "database_url_from"]
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_URL_OPTION = "compass_database_url"
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config(str(_PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(_PROJECT_ROOT / "migrations"))
+    config.attributes[_URL_OPTION] = settings.sqlalchemy_url()
+    return config
+
+
+def database_url_from(config: Config) -> str:
+    url = config.attributes.get(_URL_OPTION)
+    if url is None:
+        url = Settings().sqlalchemy_url()
+    return url
+
+
+def _in_own_thread(fn, *args) -> None:
+    """Alembic's env runs its own event loop; keep it off any running one."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        fn(*args)
+        return
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            fn(*args)
+        except BaseException as error:  # re-raised in the caller's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def upgrade(settings: Settings, revision: str = "head") -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _in_own_thread(command.upgrade, alembic_config(settings), revision)
+
+
+def downgrade(settings: Settings, revision: str = "-1") -> None:
+    _in_own_thread(command.downgrade, alembic_config(settings), revision)
+
+
+def current(settings: Settings) -> None:
+    _in_own_thread(command.current, alembic_config(settings), True)

@@ -1,0 +1,1 @@
+"""Thin resolvers: authorization, then a domain service, then a schema type."""

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from compass.domain.application.service import ApplicationLabels, ApplicationService
+from compass.domain.label.filter import parse_label_filter
+from compass.domain.pagination import DEFAULT_PAGE_SIZE, PageRequest
+from compass.resolvers.context import Context
+from compass.resolvers.convert import application_to_type, page_of
+from compass.resolvers.inputs import register_application_command, update_application_command
+from compass.schema.application import (
+    Application,
+    ApplicationPage,
+    ApplicationRegisterInput,
+    ApplicationUpdateInput,
+)
+from compass.schema.common import Label, LabelFilter
+from compass.schema.scalars import Any, PageCursor
+
+Info = strawberry.Info[Context, None]
+AppID = Annotated[strawberry.ID, strawberry.argument(name="applicationID")]
+
+
+@strawberry.type
+class ApplicationQuery:
+    @strawberry.field(description="Applications of the tenant, optionally filtered by labels.")
+    async def applications(
+        self,
+        info: Info,
+        filter: list[LabelFilter] | None = None,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: PageCursor | None = None,
+    ) -> ApplicationPage:
+        conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
+        request = PageRequest.of(first, after)
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            page = await ApplicationService(session, tenant_id).list(conditions, request)
+        return page_of(ApplicationPage, page, application_to_type)
+
+    @strawberry.field
+    async def application(self, info: Info, id: strawberry.ID) -> Application | None:
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await ApplicationService(session, tenant_id).get(id)
+        return None if row is None else application_to_type(row)
+
+    @strawberry.field(description="Applications sharing at least one scenario with the runtime.")
+    async def applications_for_runtime(
+        self,
+        info: Info,
+        runtime_id: Annotated[strawberry.ID, strawberry.argument(name="runtimeID")],
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: PageCursor | None = None,
+    ) -> ApplicationPage:
+        request = PageRequest.of(first, after)
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            page = await ApplicationService(session, tenant_id).for_runtime(runtime_id, request)
+        return page_of(ApplicationPage, page, application_to_type)
+
+
+@strawberry.type
+class ApplicationMutation:
+    @strawberry.mutation
+    async def register_application(
+        self, info: Info, in_: Annotated[ApplicationRegisterInput, strawberry.argument(name="in")]
+    ) -> Application:
+        command = register_application_command(in_)
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await ApplicationService(session, tenant_id).register(command)
+        return application_to_type(row)
+
+    @strawberry.mutation
+    async def update_application(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        in_: Annotated[ApplicationUpdateInput, strawberry.argument(name="in")],
+    ) -> Application:
+        command = update_application_command(in_)
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await ApplicationService(session, tenant_id).update(id, command)
+        return application_to_type(row)
+
+    @strawberry.mutation
+    async def unregister_application(self, info: Info, id: strawberry.ID) -> Application:
+        tenant_id = await info.context.tenant_id()
+        # The answer shows what was deleted: load its nested data first.
+        await info.context.loaders.application_labels(id, None)
+        await info.context.loaders.application_webhooks(id)
+        async with info.context.db() as session:
+            row = await ApplicationService(session, tenant_id).unregister(id)
+        return application_to_type(row)
+
+    @strawberry.mutation(description="Sets a label, replacing any value the key had.")
+    async def set_application_label(
+        self,
+        info: Info,
+        application_id: AppID,
+        key: str,
+        value: Any,
+    ) -> Label:
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await ApplicationLabels(session, tenant_id).set(application_id, key, value)
+        return Label(key=row.key, value=row.value)
+
+    @strawberry.mutation
+    async def delete_application_label(
+        self,
+        info: Info,
+        application_id: AppID,
+        key: str,
+    ) -> Label:
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await ApplicationLabels(session, tenant_id).delete(application_id, key)
+        return Label(key=row.key, value=row.value)

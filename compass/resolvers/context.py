@@ -1,0 +1,94 @@
+"""The per-request GraphQL context: caller, tenant, database session, loaders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
+
+from compass.auth.authenticate import TENANT_HEADER, authenticate, resolve_tenant
+from compass.auth.principal import Principal
+from compass.db import integrity_error_to_compass
+from compass.domain.tenant.service import TenantService
+from compass.errors import CompassError
+from compass.resolvers.loaders import Loaders
+from compass.resolvers.state import AppState
+
+__all__ = ["Context"]
+
+T = TypeVar("T")
+
+
+class Context:
+    def __init__(self, request: HTTPConnection, state: AppState) -> None:
+        self.request = request
+        self.state = state
+        self.loaders = Loaders(self)
+        self._session: AsyncSession | None = None
+        # One session per request; GraphQL resolves sibling fields concurrently.
+        self._lock = asyncio.Lock()
+        self._principal: Principal | CompassError | None = None
+        self._tenant_id: str | CompassError | None = None
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        async with self._lock:
+            if self._session is None:
+                self._session = self.state.sessions()
+            try:
+                yield self._session
+            except IntegrityError as error:
+                raise integrity_error_to_compass(error) from error
+
+    async def transaction(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Runs one mutation: commit on success, roll back on any error."""
+        try:
+            result = await work()
+            async with self.db() as session:
+                await session.commit()
+            return result
+        except BaseException:
+            if self._session is not None:
+                async with self._lock:
+                    await self._session.rollback()
+            raise
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def principal(self) -> Principal:
+        if self._principal is None:
+            try:
+                self._principal = authenticate(self.request.headers, self.state.verifier)
+            except CompassError as error:
+                self._principal = error
+        if isinstance(self._principal, CompassError):
+            raise self._principal
+        return self._principal
+
+    async def tenant_id(self) -> str:
+        """Internal ID of the request's tenant (Tenant header or the credential's)."""
+        if self._tenant_id is None:
+            principal = await self.principal()
+            try:
+                async with self.db() as session:
+                    tenant = await resolve_tenant(
+                        principal, self.request.headers.get(TENANT_HEADER), TenantService(session)
+                    )
+                self._tenant_id = tenant.id
+            except CompassError as error:
+                self._tenant_id = error
+        if isinstance(self._tenant_id, CompassError):
+            raise self._tenant_id
+        return self._tenant_id
+
+    def __getitem__(self, key: str) -> Any:
+        # strawberry's integrations look up "request" and "response" by key.
+        return getattr(self, key)

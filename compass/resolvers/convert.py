@@ -1,0 +1,159 @@
+"""Small converters between table rows, GraphQL types and commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import strawberry
+
+from compass.domain.application.model import ApplicationRow, WebhookRow
+from compass.domain.label.model import LabelDefinitionRow
+from compass.domain.pagination import Page
+from compass.domain.runtime.model import RuntimeRow
+from compass.domain.runtime_context.model import RuntimeContextRow
+from compass.domain.tenant.model import TenantRow
+from compass.schema import auth as auth_types
+from compass.schema.application import (
+    Application,
+    ApplicationStatus,
+    ApplicationStatusCondition,
+    ApplicationWebhookType,
+    Webhook,
+)
+from compass.schema.common import PageInfo
+from compass.schema.label import LabelDefinition
+from compass.schema.runtime import (
+    Runtime,
+    RuntimeContext,
+    RuntimeMetadata,
+    RuntimeStatus,
+    RuntimeStatusCondition,
+)
+from compass.schema.scalars import JSONSchema, PageCursor, Timestamp
+from compass.schema.tenant import Tenant
+
+__all__ = [
+    "application_to_type",
+    "auth_from_dict",
+    "label_definition_to_type",
+    "page_of",
+    "runtime_context_to_type",
+    "runtime_to_type",
+    "tenant_to_type",
+    "webhook_to_type",
+]
+
+
+def page_of(page_type: type, page: Page[Any], convert: Callable[[Any], Any]) -> Any:
+    return page_type(
+        data=[convert(item) for item in page.items],
+        page_info=PageInfo(
+            start_cursor=PageCursor(page.start_cursor),
+            end_cursor=PageCursor(page.end_cursor),
+            has_next_page=page.has_next,
+        ),
+        total_count=page.total,
+    )
+
+
+def application_to_type(row: ApplicationRow) -> Application:
+    return Application(
+        id=strawberry.ID(row.id),
+        name=row.name,
+        provider_name=row.provider_name,
+        description=row.description,
+        integration_system_id=row.integration_system_id,
+        status=ApplicationStatus(
+            condition=ApplicationStatusCondition(row.status_condition),
+            timestamp=Timestamp(row.status_timestamp),
+        ),
+        health_check_url=row.health_check_url,
+    )
+
+
+def _credential(data: dict[str, Any] | None) -> Any:
+    if not data:
+        return None
+    if basic := data.get("basic"):
+        return auth_types.BasicCredentialData(
+            username=basic["username"], password=basic["password"]
+        )
+    if oauth := data.get("oauth"):
+        return auth_types.OAuthCredentialData(
+            client_id=oauth["clientId"], client_secret=oauth["clientSecret"], url=oauth["url"]
+        )
+    return None
+
+
+def auth_from_dict(data: dict[str, Any] | None) -> auth_types.Auth | None:
+    """Stored auth (the input's JSON form) back into the output type."""
+    if not data:
+        return None
+    csrf = (data.get("requestAuth") or {}).get("csrf")
+    request_auth = None
+    if csrf:
+        request_auth = auth_types.CredentialRequestAuth(
+            csrf=auth_types.CSRFTokenCredentialRequestAuth(
+                token_endpoint_url=csrf["tokenEndpointURL"],
+                credential=_credential(csrf.get("credential")),
+                additional_headers=csrf.get("additionalHeaders"),
+                additional_headers_serialized=csrf.get("additionalHeadersSerialized"),
+                additional_query_params=csrf.get("additionalQueryParams"),
+                additional_query_params_serialized=csrf.get("additionalQueryParamsSerialized"),
+            )
+        )
+    return auth_types.Auth(
+        credential=_credential(data.get("credential")),
+        additional_headers=data.get("additionalHeaders"),
+        additional_headers_serialized=data.get("additionalHeadersSerialized"),
+        additional_query_params=data.get("additionalQueryParams"),
+        additional_query_params_serialized=data.get("additionalQueryParamsSerialized"),
+        request_auth=request_auth,
+    )
+
+
+def webhook_to_type(row: WebhookRow, with_auth: bool) -> Webhook:
+    return Webhook(
+        id=strawberry.ID(row.id),
+        application_id=strawberry.ID(row.application_id),
+        type=ApplicationWebhookType(row.type),
+        url=row.url,
+        auth=auth_from_dict(row.auth) if with_auth else None,
+    )
+
+
+def runtime_to_type(row: RuntimeRow) -> Runtime:
+    return Runtime(
+        id=strawberry.ID(row.id),
+        name=row.name,
+        description=row.description,
+        status=RuntimeStatus(
+            condition=RuntimeStatusCondition(row.status_condition),
+            timestamp=Timestamp(row.status_timestamp),
+        ),
+        metadata=RuntimeMetadata(creation_timestamp=Timestamp(row.created_at)),
+    )
+
+
+def runtime_context_to_type(row: RuntimeContextRow) -> RuntimeContext:
+    return RuntimeContext(id=strawberry.ID(row.id), key=row.key, value=row.value)
+
+
+def label_definition_to_type(row: LabelDefinitionRow) -> LabelDefinition:
+    schema = None if row.schema_ is None else JSONSchema(_json_text(row.schema_))
+    return LabelDefinition(key=row.key, schema=schema)
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value)
+
+
+def tenant_to_type(row: TenantRow) -> Tenant:
+    return Tenant(
+        id=strawberry.ID(row.external_id),
+        internal_id=strawberry.ID(row.id),
+        name=row.name,
+        initialized=True,
+    )

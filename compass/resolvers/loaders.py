@@ -1,0 +1,64 @@
+"""Per-request dataloaders: nested fields of a page cost one query each, not one per item."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+
+from compass.domain.application.repository import ApplicationRepository
+from compass.domain.label.repository import LabelRepository, ObjectKind
+from compass.resolvers.convert import webhook_to_type
+from compass.schema.application import Webhook
+
+if TYPE_CHECKING:
+    from compass.resolvers.context import Context
+
+__all__ = ["Loaders"]
+
+WEBHOOK_SECRETS_SCOPE = "application.webhooks:read"
+
+
+def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:
+    if key is None:
+        return labels
+    return {key: labels[key]} if key in labels else {}
+
+
+class Loaders:
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self._labels = {kind: DataLoader(self._labels_of(kind)) for kind in ObjectKind}
+        self._webhooks = DataLoader(self._load_webhooks)
+
+    def _labels_of(
+        self, kind: ObjectKind
+    ) -> Callable[[Sequence[str]], Awaitable[list[dict[str, Any]]]]:
+        async def load(ids: Sequence[str]) -> list[dict[str, Any]]:
+            tenant_id = await self._context.tenant_id()
+            async with self._context.db() as session:
+                found = await LabelRepository(session, tenant_id).for_objects(kind, ids)
+            return [{row.key: row.value for row in found.get(i, [])} for i in ids]
+
+        return load
+
+    async def _load_webhooks(self, ids: Sequence[str]) -> list[list[Webhook]]:
+        tenant_id = await self._context.tenant_id()
+        principal = await self._context.principal()
+        with_auth = WEBHOOK_SECRETS_SCOPE in principal.scopes
+        async with self._context.db() as session:
+            found = await ApplicationRepository(session, tenant_id).webhooks_for(ids)
+        return [[webhook_to_type(row, with_auth) for row in found.get(i, [])] for i in ids]
+
+    async def application_labels(self, object_id: str, key: str | None) -> dict[str, Any]:
+        return _pick(await self._labels[ObjectKind.APPLICATION].load(object_id), key)
+
+    async def runtime_labels(self, object_id: str, key: str | None) -> dict[str, Any]:
+        return _pick(await self._labels[ObjectKind.RUNTIME].load(object_id), key)
+
+    async def runtime_context_labels(self, object_id: str, key: str | None) -> dict[str, Any]:
+        return _pick(await self._labels[ObjectKind.RUNTIME_CONTEXT].load(object_id), key)
+
+    async def application_webhooks(self, application_id: str) -> list[Webhook]:
+        return await self._webhooks.load(application_id)

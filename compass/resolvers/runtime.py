@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from compass.domain.label.filter import parse_label_filter
+from compass.domain.pagination import DEFAULT_PAGE_SIZE, PageRequest
+from compass.domain.runtime.service import RuntimeLabels, RuntimeService
+from compass.resolvers.context import Context
+from compass.resolvers.convert import page_of, runtime_to_type
+from compass.resolvers.inputs import runtime_command
+from compass.schema.common import Label, LabelFilter
+from compass.schema.runtime import Runtime, RuntimeInput, RuntimePage
+from compass.schema.scalars import Any, PageCursor
+
+Info = strawberry.Info[Context, None]
+RuntimeID = Annotated[strawberry.ID, strawberry.argument(name="runtimeID")]
+In = Annotated[RuntimeInput, strawberry.argument(name="in")]
+
+
+@strawberry.type
+class RuntimeQuery:
+    @strawberry.field(description="Runtimes of the tenant, optionally filtered by labels.")
+    async def runtimes(
+        self,
+        info: Info,
+        filter: list[LabelFilter] | None = None,
+        first: int | None = DEFAULT_PAGE_SIZE,
+        after: PageCursor | None = None,
+    ) -> RuntimePage:
+        conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
+        request = PageRequest.of(first, after)
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            page = await RuntimeService(session, tenant_id).list(conditions, request)
+        return page_of(RuntimePage, page, runtime_to_type)
+
+    @strawberry.field
+    async def runtime(self, info: Info, id: strawberry.ID) -> Runtime | None:
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await RuntimeService(session, tenant_id).get(id)
+        return None if row is None else runtime_to_type(row)
+
+
+@strawberry.type
+class RuntimeMutation:
+    @strawberry.mutation
+    async def register_runtime(self, info: Info, in_: In) -> Runtime:
+        command = runtime_command(in_)
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await RuntimeService(session, tenant_id).register(command)
+        return runtime_to_type(row)
+
+    @strawberry.mutation(
+        description="Replaces name, description and status; labels, when given, replace "
+        "the runtime's labels (scenarios stay unless given)."
+    )
+    async def update_runtime(self, info: Info, id: strawberry.ID, in_: In) -> Runtime:
+        command = runtime_command(in_)
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await RuntimeService(session, tenant_id).update(id, command)
+        return runtime_to_type(row)
+
+    @strawberry.mutation
+    async def unregister_runtime(self, info: Info, id: strawberry.ID) -> Runtime:
+        tenant_id = await info.context.tenant_id()
+        await info.context.loaders.runtime_labels(id, None)
+        async with info.context.db() as session:
+            row = await RuntimeService(session, tenant_id).unregister(id)
+        return runtime_to_type(row)
+
+    @strawberry.mutation(description="Sets a label, replacing any value the key had.")
+    async def set_runtime_label(
+        self, info: Info, runtime_id: RuntimeID, key: str, value: Any
+    ) -> Label:
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await RuntimeLabels(session, tenant_id).set(runtime_id, key, value)
+        return Label(key=row.key, value=row.value)
+
+    @strawberry.mutation
+    async def delete_runtime_label(self, info: Info, runtime_id: RuntimeID, key: str) -> Label:
+        tenant_id = await info.context.tenant_id()
+        async with info.context.db() as session:
+            row = await RuntimeLabels(session, tenant_id).delete(runtime_id, key)
+        return Label(key=row.key, value=row.value)

@@ -1,0 +1,51 @@
+"""Assembles the one schema: Director (and, later, Connector and Provisioner)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from compass.errors import CompassError
+from compass.resolvers.application import ApplicationMutation, ApplicationQuery
+from compass.resolvers.errors import ErrorPresenter
+from compass.resolvers.guard import OperationGuard
+from compass.resolvers.label import LabelDefinitionMutation, LabelDefinitionQuery
+from compass.resolvers.runtime import RuntimeMutation, RuntimeQuery
+from compass.resolvers.runtime_context import RuntimeContextMutation, RuntimeContextQuery
+from compass.resolvers.tenant import TenantQuery
+from compass.schema.scalars import SCALAR_MAP
+
+__all__ = ["build_schema", "CompassSchema"]
+
+log = logging.getLogger("compass.graphql")
+
+Query = merge_types(
+    "Query",
+    (ApplicationQuery, RuntimeQuery, RuntimeContextQuery, LabelDefinitionQuery, TenantQuery),
+)
+Mutation = merge_types(
+    "Mutation",
+    (ApplicationMutation, RuntimeMutation, RuntimeContextMutation, LabelDefinitionMutation),
+)
+
+
+class CompassSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        # Expected errors are the client's business; ErrorPresenter logs the rest.
+        for error in errors:
+            if not isinstance(error.original_error, CompassError) and error.original_error:
+                log.debug("graphql error: %s", error.message)
+
+
+def build_schema() -> CompassSchema:
+    return CompassSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[ErrorPresenter, OperationGuard],
+        config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    )

@@ -1,0 +1,20 @@
+"""What the app builds once at start and every request shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from compass.auth.tokens import UserTokenVerifier
+from compass.config import Settings
+
+__all__ = ["AppState"]
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    verifier: UserTokenVerifier

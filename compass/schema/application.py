@@ -1,0 +1,116 @@
+"""Applications: external systems with APIs and events."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+import strawberry
+
+from compass.schema.auth import Auth, AuthInput
+from compass.schema.bundle import BundleCreateInput
+from compass.schema.common import Pageable, PageInfo
+from compass.schema.scalars import Labels, Timestamp
+
+if TYPE_CHECKING:
+    from compass.resolvers.context import Context
+
+__all__ = [
+    "Application",
+    "ApplicationPage",
+    "ApplicationRegisterInput",
+    "ApplicationStatus",
+    "ApplicationStatusCondition",
+    "ApplicationUpdateInput",
+    "ApplicationWebhookType",
+    "Webhook",
+    "WebhookInput",
+]
+
+
+@strawberry.enum
+class ApplicationStatusCondition(enum.Enum):
+    INITIAL = "INITIAL"
+    CONNECTED = "CONNECTED"
+    FAILED = "FAILED"
+
+
+@strawberry.enum
+class ApplicationWebhookType(enum.Enum):
+    CONFIGURATION_CHANGED = "CONFIGURATION_CHANGED"
+
+
+@strawberry.type
+class ApplicationStatus:
+    condition: ApplicationStatusCondition
+    timestamp: Timestamp
+
+
+@strawberry.type(description="An endpoint of the application that Compass calls on changes.")
+class Webhook:
+    id: strawberry.ID
+    application_id: strawberry.ID = strawberry.field(name="applicationID")
+    type: ApplicationWebhookType
+    url: str
+    auth: Auth | None = None
+
+
+@strawberry.type(description="An external system whose APIs and events runtimes consume.")
+class Application:
+    id: strawberry.ID
+    name: str
+    provider_name: str | None
+    description: str | None
+    integration_system_id: strawberry.ID | None = strawberry.field(name="integrationSystemID")
+    status: ApplicationStatus
+    health_check_url: str | None = strawberry.field(name="healthCheckURL")
+
+    @strawberry.field(description="The application's labels, or only the one with `key`.")
+    async def labels(
+        self, info: strawberry.Info[Context, None], key: str | None = None
+    ) -> Labels | None:
+        return await info.context.loaders.application_labels(self.id, key)
+
+    @strawberry.field
+    async def webhooks(self, info: strawberry.Info[Context, None]) -> list[Webhook] | None:
+        return await info.context.loaders.application_webhooks(self.id)
+
+
+@strawberry.type
+class ApplicationPage(Pageable):
+    data: list[Application]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class WebhookInput:
+    type: ApplicationWebhookType
+    url: str
+    auth: AuthInput | None = None
+
+
+@strawberry.input
+class ApplicationRegisterInput:
+    name: str
+    provider_name: str | None = None
+    description: str | None = None
+    labels: Labels | None = None
+    webhooks: list[WebhookInput] | None = None
+    health_check_url: str | None = strawberry.field(default=None, name="healthCheckURL")
+    bundles: list[BundleCreateInput] | None = None
+    integration_system_id: strawberry.ID | None = strawberry.field(
+        default=None, name="integrationSystemID"
+    )
+    status_condition: ApplicationStatusCondition | None = None
+
+
+@strawberry.input
+class ApplicationUpdateInput:
+    provider_name: str | None = None
+    description: str | None = None
+    health_check_url: str | None = strawberry.field(default=None, name="healthCheckURL")
+    integration_system_id: strawberry.ID | None = strawberry.field(
+        default=None, name="integrationSystemID"
+    )
+    status_condition: ApplicationStatusCondition | None = None

@@ -1,0 +1,102 @@
+"""Runtimes and runtime contexts: the clusters that consume applications."""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING
+
+import strawberry
+
+from compass.schema.common import Pageable, PageInfo
+from compass.schema.scalars import Labels, Timestamp
+
+if TYPE_CHECKING:
+    from compass.resolvers.context import Context
+
+__all__ = [
+    "Runtime",
+    "RuntimeContext",
+    "RuntimeContextInput",
+    "RuntimeContextPage",
+    "RuntimeInput",
+    "RuntimeMetadata",
+    "RuntimePage",
+    "RuntimeStatus",
+    "RuntimeStatusCondition",
+]
+
+
+@strawberry.enum
+class RuntimeStatusCondition(enum.Enum):
+    INITIAL = "INITIAL"
+    PROVISIONING = "PROVISIONING"
+    CONNECTED = "CONNECTED"
+    FAILED = "FAILED"
+
+
+@strawberry.type
+class RuntimeStatus:
+    condition: RuntimeStatusCondition
+    timestamp: Timestamp
+
+
+@strawberry.type
+class RuntimeMetadata:
+    creation_timestamp: Timestamp
+
+
+@strawberry.type(description="A cluster that consumes the APIs and events of applications.")
+class Runtime:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    status: RuntimeStatus
+    metadata: RuntimeMetadata
+
+    @strawberry.field(description="The runtime's labels, or only the one with `key`.")
+    async def labels(
+        self, info: strawberry.Info[Context, None], key: str | None = None
+    ) -> Labels | None:
+        return await info.context.loaders.runtime_labels(self.id, key)
+
+
+@strawberry.type
+class RuntimePage(Pageable):
+    data: list[Runtime]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(description="A part of a runtime (a namespace, say) with labels of its own.")
+class RuntimeContext:
+    id: strawberry.ID
+    key: str
+    value: str
+
+    @strawberry.field
+    async def labels(
+        self, info: strawberry.Info[Context, None], key: str | None = None
+    ) -> Labels | None:
+        return await info.context.loaders.runtime_context_labels(self.id, key)
+
+
+@strawberry.type
+class RuntimeContextPage(Pageable):
+    data: list[RuntimeContext]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class RuntimeInput:
+    name: str
+    description: str | None = None
+    labels: Labels | None = None
+    status_condition: RuntimeStatusCondition | None = None
+
+
+@strawberry.input
+class RuntimeContextInput:
+    key: str
+    value: str
+    labels: Labels | None = None
