@@ -21,7 +21,8 @@ app.add_typer(tenant_app, name="tenant")
 DataDir = Annotated[
     Path | None,
     typer.Option(
-        "--data-dir", help="Data directory (SQLite, keys) [env COMPASS_DATA_DIR; default ./.compass]"
+        "--data-dir",
+        help="Data directory (SQLite, keys) [env COMPASS_DATA_DIR; default ./.compass]",
     ),
 ]
 DatabaseURL = Annotated[
@@ -41,7 +42,8 @@ def _settings(**overrides: Any) -> Settings:
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Public listener address [env COMPASS_HOST; default 127.0.0.1]")
+        str | None,
+        typer.Option(help="Public listener address [env COMPASS_HOST; default 127.0.0.1]"),
     ] = None,
     port: Annotated[
         int | None, typer.Option(help="Public listener port [env COMPASS_PORT; default 3000]")

@@ -6,11 +6,11 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
 
 import compass.domain.tables  # noqa: F401  (fills the metadata)
 from compass.db import create_engine
 from compass.migrate import database_url_from
-from sqlmodel import SQLModel
 
 target_metadata = SQLModel.metadata
 

@@ -18,7 +18,9 @@ def new_id() -> str:
 
 
 def id_field() -> Any:
-    return Field(default_factory=new_id, sa_column=sa.Column(sa.String(ID_LENGTH), primary_key=True))
+    return Field(
+        default_factory=new_id, sa_column=sa.Column(sa.String(ID_LENGTH), primary_key=True)
+    )
 
 
 def tenant_field() -> Any:
@@ -52,7 +54,9 @@ def text_field(length: int | None = None, nullable: bool = True) -> Any:
 
 
 def json_field(nullable: bool = True, name: str | None = None) -> Any:
-    column = sa.Column(name, JSONText(), nullable=nullable) if name else sa.Column(
-        JSONText(), nullable=nullable
+    column = (
+        sa.Column(name, JSONText(), nullable=nullable)
+        if name
+        else sa.Column(JSONText(), nullable=nullable)
     )
     return Field(default=None, sa_column=column)

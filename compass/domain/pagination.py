@@ -61,8 +61,13 @@ class Page(Generic[T]):
     has_next: bool
 
     def map(self, fn: Any) -> Page[Any]:
-        return Page([fn(i) for i in self.items], self.total, self.start_cursor,
-                    self.end_cursor, self.has_next)
+        return Page(
+            [fn(i) for i in self.items],
+            self.total,
+            self.start_cursor,
+            self.end_cursor,
+            self.has_next,
+        )
 
 
 async def paginate(

@@ -43,9 +43,7 @@ class OperationGuard(SchemaExtension):
             raise InsufficientScopes(f"operation {info.field_name} is not permitted")
         missing = sorted(set(scopes) - principal.scopes)
         if missing:
-            raise InsufficientScopes(
-                f"{info.field_name} requires the scopes {', '.join(missing)}"
-            )
+            raise InsufficientScopes(f"{info.field_name} requires the scopes {', '.join(missing)}")
         if operation not in TENANTLESS_OPERATIONS:
             await context.tenant_id()
         if operation[0] == "Mutation":

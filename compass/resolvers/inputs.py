@@ -67,7 +67,11 @@ def _credential_to_dict(credential: CredentialDataInput | None) -> dict[str, Any
     assert oauth is not None
     check_url("oauth url", oauth.url)
     return {
-        "oauth": {"clientId": oauth.client_id, "clientSecret": oauth.client_secret, "url": oauth.url}
+        "oauth": {
+            "clientId": oauth.client_id,
+            "clientSecret": oauth.client_secret,
+            "url": oauth.url,
+        }
     }
 
 

@@ -65,7 +65,9 @@ class CredentialRequestAuth:
     csrf: CSRFTokenCredentialRequestAuth | None = None
 
 
-@strawberry.type(description="How to authenticate a call: credentials plus extra headers or parameters.")
+@strawberry.type(
+    description="How to authenticate a call: credentials plus extra headers or parameters."
+)
 class Auth:
     credential: CredentialData | None = None
     additional_headers: HttpHeaders | None = None

@@ -1,8 +1,8 @@
 """Label filters: the subset of SQL/JSON path queries Compass clients send.
 
-    {key}                              the object has the label
-    {key, query: "\"v\""}              the label value equals "v"
-    {key, query: "$[*] ? (@ == \"v\")"} the label value is an array containing "v"
+{key}                              the object has the label
+{key, query: "\"v\""}              the label value equals "v"
+{key, query: "$[*] ? (@ == \"v\")"} the label value is an array containing "v"
 """
 
 from __future__ import annotations

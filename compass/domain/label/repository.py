@@ -112,7 +112,7 @@ class LabelRepository:
     def contains_any(
         self, kind: ObjectKind, object_id_column: Any, key: str, values: Sequence[Any]
     ) -> Any:
-        """An EXISTS clause: the object's `key` label is an array sharing an element with `values`."""
+        """An EXISTS clause: the `key` label is an array sharing an element with `values`."""
         dialect = _dialect(self.session)
         return (
             sa.select(LabelRow.id)

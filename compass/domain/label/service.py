@@ -37,7 +37,9 @@ def check_json_schema(schema: Any) -> None:
     try:
         validators.validator_for(schema).check_schema(schema)
     except jsonschema_errors.SchemaError as error:
-        raise InvalidData(f"the label schema is not a valid JSON Schema: {error.message}") from error
+        raise InvalidData(
+            f"the label schema is not a valid JSON Schema: {error.message}"
+        ) from error
 
 
 def _violation(schema: Any, value: Any) -> str | None:

@@ -53,7 +53,10 @@ class RuntimeService:
             raise NotUnique(f"a runtime named {command.name!r} already exists")
         row.name = command.name
         row.description = command.description
-        if command.status_condition is not None and command.status_condition != row.status_condition:
+        if (
+            command.status_condition is not None
+            and command.status_condition != row.status_condition
+        ):
             row.status_condition = command.status_condition
             row.status_timestamp = utcnow()
         await self.runtimes.save(row)

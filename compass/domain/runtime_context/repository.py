@@ -23,9 +23,7 @@ class RuntimeContextRepository:
         return sa.select(RuntimeContextRow).where(RuntimeContextRow.tenant_id == self.tenant_id)
 
     async def get(self, context_id: str) -> RuntimeContextRow | None:
-        return await self.session.scalar(
-            self._base().where(RuntimeContextRow.id == context_id)
-        )
+        return await self.session.scalar(self._base().where(RuntimeContextRow.id == context_id))
 
     async def add(self, row: RuntimeContextRow) -> RuntimeContextRow:
         self.session.add(row)

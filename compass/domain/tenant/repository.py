@@ -29,9 +29,7 @@ class TenantRepository:
         )
 
     async def list(self) -> list[TenantRow]:
-        return list(
-            await self.session.scalars(sa.select(TenantRow).order_by(TenantRow.created_at))
-        )
+        return list(await self.session.scalars(sa.select(TenantRow).order_by(TenantRow.created_at)))
 
     async def add(self, row: TenantRow) -> TenantRow:
         self.session.add(row)
