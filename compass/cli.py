@@ -12,7 +12,9 @@ import typer
 
 from compass.config import DEFAULT_TENANT_ID, Settings
 
-app = typer.Typer(help="Compass: connect Applications to Runtimes.", no_args_is_help=True)
+app = typer.Typer(
+    help="Compass: connect Applications to Runtimes.", no_args_is_help=True, rich_markup_mode=None
+)
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -64,4 +64,4 @@ def downgrade(settings: Settings, revision: str = "-1") -> None:
 
 
 def current(settings: Settings) -> None:
-    _in_own_thread(command.current, alembic_config(settings), True)
+    _in_own_thread(command.current, alembic_config(settings))

@@ -15,14 +15,14 @@ __all__ = ["authenticate", "resolve_tenant", "TENANT_HEADER"]
 TENANT_HEADER = "tenant"
 
 
-def authenticate(headers: Mapping[str, str], verifier: UserTokenVerifier) -> Principal:
+async def authenticate(headers: Mapping[str, str], verifier: UserTokenVerifier) -> Principal:
     authorization = headers.get("authorization")
     if not authorization:
         raise Unauthorized("no credentials: send Authorization: Bearer <token>")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
-    return verifier.verify(token.strip())
+    return await verifier.verify_async(token.strip())
 
 
 async def resolve_tenant(

@@ -60,15 +60,6 @@ class Page(Generic[T]):
     end_cursor: str
     has_next: bool
 
-    def map(self, fn: Any) -> Page[Any]:
-        return Page(
-            [fn(i) for i in self.items],
-            self.total,
-            self.start_cursor,
-            self.end_cursor,
-            self.has_next,
-        )
-
 
 async def paginate(
     session: AsyncSession, statement: sa.Select[Any], entity: Any, request: PageRequest

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from compass.errors import InvalidData
 
-__all__ = ["check_name", "check_url", "check_max_length", "check_label_key", "check_printable"]
+__all__ = ["check_name", "check_url", "check_max_length", "check_label_key"]
 
 _NAME = re.compile(r"^[a-z.\-][a-z0-9.\-]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9_]+$")
@@ -27,12 +27,6 @@ def check_name(field: str, value: str) -> None:
         )
 
 
-def check_printable(field: str, value: str, limit: int) -> None:
-    if not value or any(not (32 <= ord(c) < 127) for c in value):
-        raise InvalidData(f"{field} must be non-empty printable ASCII")
-    check_max_length(field, value, limit)
-
-
 def check_url(field: str, value: str | None, limit: int = 256) -> None:
     if value is None:
         return
@@ -42,7 +36,7 @@ def check_url(field: str, value: str | None, limit: int = 256) -> None:
         raise InvalidData(f"{field} {value!r} is not a valid http(s) URL")
 
 
-def check_label_key(key: str, limit: int = 256) -> None:
+def check_label_key(key: str, limit: int = 256, field: str = "label key") -> None:
     if not _LABEL_KEY.match(key or ""):
-        raise InvalidData(f"label key {key!r} is invalid: use letters, digits and underscore")
-    check_max_length("label key", key, limit)
+        raise InvalidData(f"{field} {key!r} is invalid: use letters, digits and underscore")
+    check_max_length(field, key, limit)

@@ -66,7 +66,7 @@ class Context:
     async def principal(self) -> Principal:
         if self._principal is None:
             try:
-                self._principal = authenticate(self.request.headers, self.state.verifier)
+                self._principal = await authenticate(self.request.headers, self.state.verifier)
             except CompassError as error:
                 self._principal = error
         if isinstance(self._principal, CompassError):

@@ -158,7 +158,7 @@ def runtime_command(source: RuntimeInput) -> RuntimeCommand:
 
 
 def runtime_context_command(source: RuntimeContextInput) -> RuntimeContextCommand:
-    check_label_key(source.key, limit=512)
+    check_label_key(source.key, limit=512, field="runtime context key")
     return RuntimeContextCommand(
         key=source.key,
         value=source.value,
