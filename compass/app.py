@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,6 +19,9 @@ from compass.auth.tokens import UserTokenVerifier
 from compass.bootstrap import ensure_default_tenant
 from compass.config import Settings
 from compass.db import create_engine, create_session_factory
+from compass.domain.bundle.fetcher import SpecFetcher
+from compass.domain.bundle.service import FETCH_KIND
+from compass.notifications.worker import Handler, OutboxWorker
 from compass.pki.jwt_keys import load_or_create_signing_key
 from compass.resolvers.context import Context
 from compass.resolvers.schema import build_schema
@@ -47,17 +51,34 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "reachable"})
 
 
-def create_app(settings: Settings) -> Starlette:
+def _outbox_handlers(sessions: Any, http: httpx.AsyncClient) -> dict[str, Handler]:
+    return {FETCH_KIND: SpecFetcher(sessions, http)}
+
+
+def create_app(
+    settings: Settings, http_transport: httpx.AsyncBaseTransport | None = None
+) -> Starlette:
+    """`http_transport` replaces the network for outgoing calls (tests)."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.sqlalchemy_url())
         sessions = create_session_factory(engine)
         key = load_or_create_signing_key(settings.jwt_key_path())
-        app.state.compass = AppState(settings, engine, sessions, UserTokenVerifier(settings, key))
+        http = httpx.AsyncClient(
+            transport=http_transport, timeout=settings.http_timeout, follow_redirects=True
+        )
+        outbox = OutboxWorker(sessions, _outbox_handlers(sessions, http))
+        app.state.compass = AppState(
+            settings, engine, sessions, UserTokenVerifier(settings, key), outbox, http
+        )
         await ensure_default_tenant(sessions)
+        outbox.start()
         try:
             yield
         finally:
+            await outbox.stop()
+            await http.aclose()
             await engine.dispose()
 
     graphql = CompassGraphQL(build_schema())

@@ -70,6 +70,13 @@ def serve(
     log_level: Annotated[
         str | None, typer.Option(help="debug, info, warning or error [env COMPASS_LOG_LEVEL]")
     ] = None,
+    http_timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds an outgoing call (spec fetch, webhook) may take "
+            "[env COMPASS_HTTP_TIMEOUT; default 10]"
+        ),
+    ] = None,
 ) -> None:
     """Run the whole system in one process: migrations, then the HTTP listener."""
     import uvicorn
@@ -88,6 +95,7 @@ def serve(
         jwt_issuer=jwt_issuer,
         jwt_audience=jwt_audience,
         log_level=log_level,
+        http_timeout=http_timeout,
     )
     configure_logging(settings.log_level)
     migrate.upgrade(settings)

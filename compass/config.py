@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = Field(None, description="Expected `iss` of external tokens.")
     jwt_audience: str | None = Field(None, description="Expected `aud` of external tokens.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    http_timeout: float = Field(
+        10.0, description="Seconds an outgoing call (spec fetch, webhook) may take."
+    )
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:

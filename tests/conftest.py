@@ -61,15 +61,12 @@ def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         asyncio.run(_postgres_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-_TABLES_CHILD_FIRST = (
-    "labels",
-    "label_definitions",
-    "runtime_contexts",
-    "webhooks",
-    "runtimes",
-    "applications",
-    "tenants",
-)
+def _all_tables() -> str:
+    from sqlmodel import SQLModel
+
+    import compass.domain.tables  # noqa: F401  (fills the metadata)
+
+    return ", ".join(table.name for table in SQLModel.metadata.sorted_tables)
 
 
 @pytest.fixture
@@ -83,7 +80,7 @@ async def settings(tmp_path: Path, migrated_database: str) -> Settings:
     engine = create_engine(migrated_database)
     try:
         async with engine.begin() as connection:
-            await connection.execute(sa.text(f"TRUNCATE {', '.join(_TABLES_CHILD_FIRST)} CASCADE"))
+            await connection.execute(sa.text(f"TRUNCATE {_all_tables()} CASCADE"))
     finally:
         await engine.dispose()
     return Settings(data_dir=data_dir, database_url=migrated_database)

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from compass.errors import InvalidData
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "Page", "PageRequest", "paginate"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "Page",
+    "PageRequest",
+    "page_of_rows",
+    "paginate",
+]
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 200
@@ -81,3 +88,16 @@ async def paginate(
     start = Cursor(rows[0].created_at, rows[0].id).encode() if rows else ""
     end = Cursor(rows[-1].created_at, rows[-1].id).encode() if rows else ""
     return Page(rows, int(total or 0), start, end, has_next)
+
+
+def page_of_rows(rows: list[Any], request: PageRequest) -> Page[Any]:
+    """Keyset pagination over rows already loaded in (created_at, id) order, for
+    nested lists that a dataloader fetched for many parents at once."""
+    total = len(rows)
+    if request.after is not None:
+        after = (request.after.created_at, request.after.id)
+        rows = [row for row in rows if (row.created_at, row.id) > after]
+    items = rows[: request.first]
+    start = Cursor(items[0].created_at, items[0].id).encode() if items else ""
+    end = Cursor(items[-1].created_at, items[-1].id).encode() if items else ""
+    return Page(items, total, start, end, len(rows) > request.first)

@@ -2,13 +2,35 @@
 (Alembic and the tests compare it with the migrations)."""
 
 from compass.domain.application.model import ApplicationRow, WebhookRow
+from compass.domain.application_template.model import ApplicationTemplateRow
+from compass.domain.bundle.model import (
+    APIDefinitionRow,
+    BundleRow,
+    DocumentRow,
+    EventDefinitionRow,
+    FetchRequestRow,
+)
+from compass.domain.eventing.model import DefaultEventingRow
+from compass.domain.integration_system.model import IntegrationSystemRow
 from compass.domain.label.model import LabelDefinitionRow, LabelRow
 from compass.domain.runtime.model import RuntimeRow
 from compass.domain.runtime_context.model import RuntimeContextRow
+from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
 from compass.domain.tenant.model import TenantRow
+from compass.notifications.model import OutboxRow
 
 __all__ = [
+    "APIDefinitionRow",
     "ApplicationRow",
+    "ApplicationTemplateRow",
+    "BundleRow",
+    "DefaultEventingRow",
+    "DocumentRow",
+    "EventDefinitionRow",
+    "FetchRequestRow",
+    "IntegrationSystemRow",
+    "OutboxRow",
+    "ScenarioAssignmentRow",
     "LabelDefinitionRow",
     "LabelRow",
     "RuntimeContextRow",

@@ -7,7 +7,13 @@ from urllib.parse import urlsplit
 
 from compass.errors import InvalidData
 
-__all__ = ["check_name", "check_url", "check_max_length", "check_label_key"]
+__all__ = [
+    "check_label_key",
+    "check_max_length",
+    "check_name",
+    "check_printable",
+    "check_url",
+]
 
 _NAME = re.compile(r"^[a-z.\-][a-z0-9.\-]*$")
 _LABEL_KEY = re.compile(r"^[A-Za-z0-9_]+$")
@@ -25,6 +31,13 @@ def check_name(field: str, value: str) -> None:
             f"{field} {value!r} is invalid: up to 36 characters, lower-case letters, digits, "
             "'-' and '.', not starting with a digit"
         )
+
+
+def check_printable(field: str, value: str, limit: int) -> None:
+    """Non-empty printable ASCII of at most `limit` characters."""
+    if not value or any(not 32 <= ord(c) < 127 for c in value):
+        raise InvalidData(f"{field} must be non-empty printable ASCII")
+    check_max_length(field, value, limit)
 
 
 def check_url(field: str, value: str | None, limit: int = 256) -> None:

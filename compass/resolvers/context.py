@@ -16,6 +16,7 @@ from compass.auth.principal import Principal
 from compass.db import integrity_error_to_compass
 from compass.domain.tenant.service import TenantService
 from compass.errors import CompassError
+from compass.notifications.outbox import PENDING_FLAG
 from compass.resolvers.loaders import Loaders
 from compass.resolvers.state import AppState
 
@@ -51,11 +52,15 @@ class Context:
             result = await work()
             async with self.db() as session:
                 await session.commit()
+                wrote_outbox = session.info.pop(PENDING_FLAG, False)
+            if wrote_outbox:
+                self.state.outbox.wake()
             return result
         except BaseException:
             if self._session is not None:
                 async with self._lock:
                     await self._session.rollback()
+                    self._session.info.pop(PENDING_FLAG, None)
             raise
 
     async def close(self) -> None:

@@ -9,6 +9,13 @@ from typing import Any
 import strawberry
 
 from compass.domain.application.model import ApplicationRow, WebhookRow
+from compass.domain.bundle.model import (
+    APIDefinitionRow,
+    BundleRow,
+    DocumentRow,
+    EventDefinitionRow,
+    FetchRequestRow,
+)
 from compass.domain.label.model import LabelDefinitionRow
 from compass.domain.pagination import Page
 from compass.domain.runtime.model import RuntimeRow
@@ -21,6 +28,23 @@ from compass.schema.application import (
     ApplicationStatusCondition,
     ApplicationWebhookType,
     Webhook,
+)
+from compass.schema.bundle import (
+    APIDefinition,
+    APISpec,
+    APISpecType,
+    Bundle,
+    Document,
+    DocumentFormat,
+    EventDefinition,
+    EventSpec,
+    EventSpecType,
+    FetchMode,
+    FetchRequest,
+    FetchRequestStatus,
+    FetchRequestStatusCondition,
+    SpecFormat,
+    Version,
 )
 from compass.schema.common import PageInfo
 from compass.schema.label import LabelDefinition
@@ -35,7 +59,12 @@ from compass.schema.scalars import JSONSchema, PageCursor, Timestamp
 from compass.schema.tenant import Tenant
 
 __all__ = [
+    "api_definition_to_type",
     "application_to_type",
+    "bundle_to_type",
+    "document_to_type",
+    "event_definition_to_type",
+    "fetch_request_to_type",
     "auth_from_dict",
     "label_definition_to_type",
     "page_of",
@@ -156,4 +185,91 @@ def tenant_to_type(row: TenantRow) -> Tenant:
         internal_id=strawberry.ID(row.id),
         name=row.name,
         initialized=True,
+    )
+
+
+def _version(row: Any) -> Version | None:
+    if row.version_value is None:
+        return None
+    return Version(
+        value=row.version_value,
+        deprecated=row.version_deprecated,
+        deprecated_since=row.version_deprecated_since,
+        for_removal=row.version_for_removal,
+    )
+
+
+def api_definition_to_type(row: APIDefinitionRow) -> APIDefinition:
+    spec = None
+    if row.spec_type is not None:
+        spec = APISpec(
+            data=row.spec_data,
+            format=SpecFormat(row.spec_format),
+            type=APISpecType(row.spec_type),
+            owner_id=row.id,
+        )
+    return APIDefinition(
+        id=strawberry.ID(row.id),
+        name=row.name,
+        description=row.description,
+        spec=spec,
+        target_url=row.target_url,
+        group=row.group_name,
+        version=_version(row),
+    )
+
+
+def event_definition_to_type(row: EventDefinitionRow) -> EventDefinition:
+    spec = None
+    if row.spec_type is not None:
+        spec = EventSpec(
+            data=row.spec_data,
+            type=EventSpecType(row.spec_type),
+            format=SpecFormat(row.spec_format),
+            owner_id=row.id,
+        )
+    return EventDefinition(
+        id=strawberry.ID(row.id),
+        name=row.name,
+        description=row.description,
+        group=row.group_name,
+        spec=spec,
+        version=_version(row),
+    )
+
+
+def document_to_type(row: DocumentRow) -> Document:
+    return Document(
+        id=strawberry.ID(row.id),
+        title=row.title,
+        display_name=row.display_name,
+        description=row.description,
+        format=DocumentFormat(row.format),
+        kind=row.kind,
+        data=row.data,
+    )
+
+
+def fetch_request_to_type(row: FetchRequestRow) -> FetchRequest:
+    return FetchRequest(
+        url=row.url,
+        auth=auth_from_dict(row.auth),
+        mode=FetchMode(row.mode),
+        filter=row.filter,
+        status=FetchRequestStatus(
+            condition=FetchRequestStatusCondition(row.status_condition),
+            message=row.status_message,
+            timestamp=Timestamp(row.status_timestamp),
+        ),
+    )
+
+
+def bundle_to_type(row: BundleRow) -> Bundle:
+    schema = row.instance_auth_request_input_schema
+    return Bundle(
+        id=strawberry.ID(row.id),
+        name=row.name,
+        description=row.description,
+        instance_auth_request_input_schema=None if schema is None else _json_text(schema),
+        default_instance_auth=auth_from_dict(row.default_instance_auth),
     )

@@ -21,17 +21,17 @@ from compass.domain.validation import (
     check_name,
     check_url,
 )
-from compass.errors import InvalidData, InvalidOperation
+from compass.errors import InvalidData
+from compass.resolvers.auth_inputs import auth_to_dict
+from compass.resolvers.bundle_inputs import bundle_command
 from compass.schema.application import (
     ApplicationRegisterInput,
     ApplicationUpdateInput,
     WebhookInput,
 )
-from compass.schema.auth import AuthInput, CredentialDataInput
 from compass.schema.runtime import RuntimeContextInput, RuntimeInput
 
 __all__ = [
-    "auth_to_dict",
     "labels_from_input",
     "register_application_command",
     "runtime_command",
@@ -51,62 +51,6 @@ def labels_from_input(labels: Any) -> dict[str, Any]:
     return dict(labels)
 
 
-def _credential_to_dict(credential: CredentialDataInput | None) -> dict[str, Any] | None:
-    if credential is None:
-        return None
-    if (credential.basic is None) == (credential.oauth is None):
-        raise InvalidData("a credential needs exactly one of basic or oauth")
-    if credential.basic is not None:
-        return {
-            "basic": {
-                "username": credential.basic.username,
-                "password": credential.basic.password,
-            }
-        }
-    oauth = credential.oauth
-    assert oauth is not None
-    check_url("oauth url", oauth.url)
-    return {
-        "oauth": {
-            "clientId": oauth.client_id,
-            "clientSecret": oauth.client_secret,
-            "url": oauth.url,
-        }
-    }
-
-
-def _extras(source: Any) -> dict[str, Any]:
-    return {
-        name: value
-        for name, value in (
-            ("additionalHeaders", source.additional_headers),
-            ("additionalHeadersSerialized", source.additional_headers_serialized),
-            ("additionalQueryParams", source.additional_query_params),
-            ("additionalQueryParamsSerialized", source.additional_query_params_serialized),
-        )
-        if value is not None
-    }
-
-
-def auth_to_dict(auth: AuthInput | None) -> dict[str, Any] | None:
-    if auth is None:
-        return None
-    result: dict[str, Any] = {"credential": _credential_to_dict(auth.credential), **_extras(auth)}
-    csrf = auth.request_auth.csrf if auth.request_auth else None
-    if auth.request_auth is not None and csrf is None:
-        raise InvalidData("requestAuth needs csrf")
-    if csrf is not None:
-        check_url("csrf tokenEndpointURL", csrf.token_endpoint_url)
-        result["requestAuth"] = {
-            "csrf": {
-                "tokenEndpointURL": csrf.token_endpoint_url,
-                "credential": _credential_to_dict(csrf.credential),
-                **_extras(csrf),
-            }
-        }
-    return result
-
-
 def webhook_command(webhook: WebhookInput) -> WebhookCommand:
     check_url("webhook url", webhook.url)
     return WebhookCommand(type=webhook.type.value, url=webhook.url, auth=auth_to_dict(webhook.auth))
@@ -121,14 +65,13 @@ def _check_application_fields(source: Any) -> None:
 def register_application_command(source: ApplicationRegisterInput) -> RegisterApplication:
     check_name("application name", source.name)
     _check_application_fields(source)
-    if source.bundles:
-        raise InvalidOperation("registering bundles is not supported by this server yet")
     return RegisterApplication(
         name=source.name,
         provider_name=source.provider_name,
         description=source.description,
         labels=labels_from_input(source.labels),
         webhooks=[webhook_command(w) for w in source.webhooks or []],
+        bundles=[bundle_command(b) for b in source.bundles or []],
         health_check_url=source.health_check_url,
         integration_system_id=source.integration_system_id,
         status_condition=source.status_condition.value if source.status_condition else None,

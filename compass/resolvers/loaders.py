@@ -9,6 +9,7 @@ from strawberry.dataloader import DataLoader
 
 from compass.domain.application.repository import ApplicationRepository
 from compass.domain.label.repository import LabelRepository, ObjectKind
+from compass.resolvers.bundle_loaders import BundleLoaders
 from compass.resolvers.convert import webhook_to_type
 from compass.schema.application import Webhook
 
@@ -26,9 +27,9 @@ def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:
     return {key: labels[key]} if key in labels else {}
 
 
-class Loaders:
+class Loaders(BundleLoaders):
     def __init__(self, context: Context) -> None:
-        self._context = context
+        super().__init__(context)
         self._labels = {kind: DataLoader(self._labels_of(kind)) for kind in ObjectKind}
         self._webhooks = DataLoader(self._load_webhooks)
 

@@ -12,6 +12,7 @@ from strawberry.tools import merge_types
 
 from compass.errors import CompassError
 from compass.resolvers.application import ApplicationMutation, ApplicationQuery
+from compass.resolvers.bundle import BundleMutation
 from compass.resolvers.errors import ErrorPresenter
 from compass.resolvers.guard import OperationGuard
 from compass.resolvers.label import LabelDefinitionMutation, LabelDefinitionQuery
@@ -30,7 +31,13 @@ Query = merge_types(
 )
 Mutation = merge_types(
     "Mutation",
-    (ApplicationMutation, RuntimeMutation, RuntimeContextMutation, LabelDefinitionMutation),
+    (
+        ApplicationMutation,
+        BundleMutation,
+        RuntimeMutation,
+        RuntimeContextMutation,
+        LabelDefinitionMutation,
+    ),
 )
 
 

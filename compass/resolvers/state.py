@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from compass.auth.tokens import UserTokenVerifier
 from compass.config import Settings
+from compass.notifications.worker import OutboxWorker
 
 __all__ = ["AppState"]
 
@@ -18,3 +20,5 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     verifier: UserTokenVerifier
+    outbox: OutboxWorker
+    http: httpx.AsyncClient

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from compass.schema.auth import Auth, AuthInput
-from compass.schema.bundle import BundleCreateInput
+from compass.schema.bundle import Bundle, BundleCreateInput, BundlePage
 from compass.schema.common import Pageable, PageInfo
-from compass.schema.scalars import Labels, Timestamp
+from compass.schema.scalars import Labels, PageCursor, Timestamp
 
 if TYPE_CHECKING:
     from compass.resolvers.context import Context
@@ -74,6 +74,21 @@ class Application:
     @strawberry.field
     async def webhooks(self, info: strawberry.Info[Context, None]) -> list[Webhook] | None:
         return await info.context.loaders.application_webhooks(self.id)
+
+    @strawberry.field
+    async def bundles(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = 200,
+        after: PageCursor | None = None,
+    ) -> BundlePage | None:
+        return await info.context.loaders.bundles(self.id, first, after)
+
+    @strawberry.field
+    async def bundle(
+        self, info: strawberry.Info[Context, None], id: strawberry.ID
+    ) -> Bundle | None:
+        return await info.context.loaders.bundle(self.id, id)
 
 
 @strawberry.type

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
 
 import strawberry
 
-from compass.schema.auth import AuthInput
-from compass.schema.scalars import CLOB, JSONSchema
+from compass.schema.auth import Auth, AuthInput
+from compass.schema.common import Pageable, PageInfo
+from compass.schema.scalars import CLOB, JSONSchema, PageCursor, Timestamp
+
+if TYPE_CHECKING:
+    from compass.resolvers.context import Context
 
 __all__ = [
+    "APIDefinition",
+    "APIDefinitionPage",
+    "APISpec",
+    "Bundle",
+    "BundlePage",
+    "BundleUpdateInput",
+    "Document",
+    "DocumentPage",
+    "EventDefinition",
+    "EventDefinitionPage",
+    "EventSpec",
+    "FetchRequest",
+    "FetchRequestStatus",
+    "FetchRequestStatusCondition",
+    "Version",
     "APIDefinitionInput",
     "APISpecInput",
     "APISpecType",
@@ -127,3 +147,191 @@ class BundleCreateInput:
     api_definitions: list[APIDefinitionInput] | None = None
     event_definitions: list[EventDefinitionInput] | None = None
     documents: list[DocumentInput] | None = None
+
+
+@strawberry.input
+class BundleUpdateInput:
+    name: str
+    description: str | None = None
+    instance_auth_request_input_schema: JSONSchema | None = None
+    default_instance_auth: AuthInput | None = strawberry.field(
+        default=None,
+        description="Bundle instance auths created before the update keep their credentials.",
+    )
+
+
+@strawberry.enum
+class FetchRequestStatusCondition(enum.Enum):
+    INITIAL = "INITIAL"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+@strawberry.type
+class FetchRequestStatus:
+    condition: FetchRequestStatusCondition
+    message: str | None
+    timestamp: Timestamp
+
+
+@strawberry.type(description="A download Compass makes after registration, and how it went.")
+class FetchRequest:
+    url: str
+    auth: Auth | None
+    mode: FetchMode
+    filter: str | None
+    status: FetchRequestStatus
+
+
+@strawberry.type
+class Version:
+    value: str
+    deprecated: bool | None
+    deprecated_since: str | None
+    for_removal: bool | None
+
+
+@strawberry.type
+class APISpec:
+    data: CLOB | None
+    format: SpecFormat
+    type: APISpecType
+    owner_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def fetch_request(self, info: strawberry.Info[Context, None]) -> FetchRequest | None:
+        return await info.context.loaders.fetch_request("api", self.owner_id)
+
+
+@strawberry.type
+class EventSpec:
+    data: CLOB | None
+    type: EventSpecType
+    format: SpecFormat
+    owner_id: strawberry.Private[str]
+
+    @strawberry.field
+    async def fetch_request(self, info: strawberry.Info[Context, None]) -> FetchRequest | None:
+        return await info.context.loaders.fetch_request("event", self.owner_id)
+
+
+@strawberry.type(description="An API of the application, with its specification.")
+class APIDefinition:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    spec: APISpec | None
+    target_url: str = strawberry.field(name="targetURL")
+    group: str | None = strawberry.field(description="Groups versions of the same API.")
+    version: Version | None
+
+
+@strawberry.type(description="Events the application emits, with their specification.")
+class EventDefinition:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    group: str | None = strawberry.field(description="Groups versions of the same events.")
+    spec: EventSpec | None
+    version: Version | None
+
+
+@strawberry.type
+class Document:
+    id: strawberry.ID
+    title: str
+    display_name: str
+    description: str
+    format: DocumentFormat
+    kind: str | None
+    data: CLOB | None
+
+    @strawberry.field
+    async def fetch_request(self, info: strawberry.Info[Context, None]) -> FetchRequest | None:
+        return await info.context.loaders.fetch_request("document", self.id)
+
+
+@strawberry.type
+class APIDefinitionPage(Pageable):
+    data: list[APIDefinition]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class EventDefinitionPage(Pageable):
+    data: list[EventDefinition]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class DocumentPage(Pageable):
+    data: list[Document]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type(description="APIs, events and documents an application offers together.")
+class Bundle:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    instance_auth_request_input_schema: JSONSchema | None
+    default_instance_auth: Auth | None = strawberry.field(
+        description="Credentials handed to every runtime that asks, when set."
+    )
+
+    @strawberry.field
+    async def api_definitions(
+        self,
+        info: strawberry.Info[Context, None],
+        group: str | None = None,
+        first: int | None = 200,
+        after: PageCursor | None = None,
+    ) -> APIDefinitionPage | None:
+        return await info.context.loaders.api_definitions(self.id, group, first, after)
+
+    @strawberry.field
+    async def event_definitions(
+        self,
+        info: strawberry.Info[Context, None],
+        group: str | None = None,
+        first: int | None = 200,
+        after: PageCursor | None = None,
+    ) -> EventDefinitionPage | None:
+        return await info.context.loaders.event_definitions(self.id, group, first, after)
+
+    @strawberry.field
+    async def documents(
+        self,
+        info: strawberry.Info[Context, None],
+        first: int | None = 200,
+        after: PageCursor | None = None,
+    ) -> DocumentPage | None:
+        return await info.context.loaders.documents(self.id, first, after)
+
+    @strawberry.field
+    async def api_definition(
+        self, info: strawberry.Info[Context, None], id: strawberry.ID
+    ) -> APIDefinition | None:
+        return await info.context.loaders.api_definition(self.id, id)
+
+    @strawberry.field
+    async def event_definition(
+        self, info: strawberry.Info[Context, None], id: strawberry.ID
+    ) -> EventDefinition | None:
+        return await info.context.loaders.event_definition(self.id, id)
+
+    @strawberry.field
+    async def document(
+        self, info: strawberry.Info[Context, None], id: strawberry.ID
+    ) -> Document | None:
+        return await info.context.loaders.document(self.id, id)
+
+
+@strawberry.type
+class BundlePage(Pageable):
+    data: list[Bundle]
+    page_info: PageInfo
+    total_count: int

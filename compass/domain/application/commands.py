@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from compass.domain.bundle.commands import BundleCommand
+
 __all__ = ["WebhookCommand", "RegisterApplication", "UpdateApplication"]
 
 
@@ -22,6 +24,7 @@ class RegisterApplication:
     description: str | None = None
     labels: dict[str, Any] = field(default_factory=dict)
     webhooks: list[WebhookCommand] = field(default_factory=list)
+    bundles: list[BundleCommand] = field(default_factory=list)
     health_check_url: str | None = None
     integration_system_id: str | None = None
     status_condition: str | None = None

@@ -10,6 +10,7 @@ from compass.db import utcnow
 from compass.domain.application.commands import RegisterApplication, UpdateApplication
 from compass.domain.application.model import ApplicationRow, WebhookRow
 from compass.domain.application.repository import ApplicationRepository
+from compass.domain.bundle.service import BundleService
 from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import ObjectKind
 from compass.domain.label.scenarios import DEFAULT_SCENARIO, SCENARIOS_KEY
@@ -25,6 +26,7 @@ INITIAL = "INITIAL"
 
 class ApplicationService:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
         self.tenant_id = tenant_id
         self.applications = ApplicationRepository(session, tenant_id)
         self.runtimes = RuntimeRepository(session, tenant_id)
@@ -61,6 +63,9 @@ class ApplicationService:
                     auth=webhook.auth,
                 )
             )
+        bundles = BundleService(self.session, self.tenant_id)
+        for bundle in command.bundles:
+            await bundles.create_in(row.id, bundle)
         return row
 
     async def update(self, application_id: str, command: UpdateApplication) -> ApplicationRow:

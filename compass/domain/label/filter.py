@@ -60,7 +60,7 @@ def json_array_contains(dialect: str, column: Any, value: Any) -> sa.ColumnEleme
     text_column = sa.type_coerce(column, sa.Text())
     if dialect == "postgresql":
         return sa.cast(text_column, postgresql.JSONB).op("@>")(
-            sa.cast(dump_json([value]), postgresql.JSONB)
+            sa.cast(sa.literal(dump_json([value]), sa.Text()), postgresql.JSONB)
         )
     elements = sa.func.json_each(text_column).table_valued("value", "type")
     has_element = (

@@ -29,17 +29,15 @@ from compass.errors import InvalidData, InvalidOperation, NotFound, NotUnique
 __all__ = ["LabelService", "LabelDefinitionService", "check_json_schema", "label_owner"]
 
 
-def check_json_schema(schema: Any) -> None:
+def check_json_schema(schema: Any, field: str = "the label schema") -> None:
     if schema is None:
         return
     if not isinstance(schema, (dict, bool)):
-        raise InvalidData("a label schema must be a JSON object")
+        raise InvalidData(f"{field} must be a JSON object")
     try:
         validators.validator_for(schema).check_schema(schema)
     except jsonschema_errors.SchemaError as error:
-        raise InvalidData(
-            f"the label schema is not a valid JSON Schema: {error.message}"
-        ) from error
+        raise InvalidData(f"{field} is not a valid JSON Schema: {error.message}") from error
 
 
 def _violation(schema: Any, value: Any) -> str | None:

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from compass.db import JSONText
+from compass.domain.columns import id_field, text_field, timestamp_field
+
+
+class ApplicationTemplateRow(SQLModel, table=True):
+    """Templates are global (access level GLOBAL): every tenant may use them."""
+
+    __tablename__ = "application_templates"
+    __table_args__ = (sa.Index("ix_application_templates_page", "created_at", "id"),)
+
+    id: str = id_field()
+    name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False, unique=True))
+    description: str | None = text_field()
+    application_input: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    placeholders: Any = Field(sa_column=sa.Column(JSONText(), nullable=False))
+    access_level: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    created_at: datetime = timestamp_field()

@@ -1,0 +1,133 @@
+"""Queries for bundles, their contents and fetch requests, scoped to one tenant."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.domain.bundle.model import (
+    APIDefinitionRow,
+    BundleRow,
+    DocumentRow,
+    EventDefinitionRow,
+    FetchRequestRow,
+)
+
+__all__ = ["BundleRepository", "ContentRepository", "FetchRequestRepository", "OWNER_COLUMNS"]
+
+Row = TypeVar("Row", BundleRow, APIDefinitionRow, EventDefinitionRow, DocumentRow)
+
+# The fetch request column that points at each kind of owner.
+OWNER_COLUMNS: dict[type, str] = {
+    APIDefinitionRow: "api_definition_id",
+    EventDefinitionRow: "event_definition_id",
+    DocumentRow: "document_id",
+}
+
+
+class _TenantRows(Generic[Row]):
+    row_type: type[Row]
+    parent_column: str
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def _base(self) -> sa.Select[Any]:
+        return sa.select(self.row_type).where(self.row_type.tenant_id == self.tenant_id)
+
+    async def get(self, row_id: str) -> Row | None:
+        return await self.session.scalar(self._base().where(self.row_type.id == row_id))
+
+    async def by_ids(self, ids: Sequence[str]) -> dict[str, Row]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(self._base().where(self.row_type.id.in_(list(ids))))
+        return {row.id: row for row in rows}
+
+    async def add(self, row: Row) -> Row:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def save(self, row: Row) -> None:
+        await self.session.flush()
+
+    async def delete(self, row: Row) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    async def for_parents(
+        self, parent_ids: Sequence[str], group: str | None = None
+    ) -> dict[str, list[Row]]:
+        """Rows of every parent in creation order; one statement for all parents."""
+        result: dict[str, list[Row]] = defaultdict(list)
+        if not parent_ids:
+            return result
+        parent = getattr(self.row_type, self.parent_column)
+        statement = self._base().where(parent.in_(list(parent_ids)))
+        if group is not None:
+            statement = statement.where(self.row_type.group_name == group)
+        rows = await self.session.scalars(
+            statement.order_by(self.row_type.created_at, self.row_type.id)
+        )
+        for row in rows:
+            result[getattr(row, self.parent_column)].append(row)
+        return result
+
+
+class BundleRepository(_TenantRows[BundleRow]):
+    row_type = BundleRow
+    parent_column = "app_id"
+
+
+class ContentRepository(_TenantRows[Row]):
+    """API definitions, event definitions or documents, by the row type given."""
+
+    parent_column = "bundle_id"
+
+    def __init__(self, session: AsyncSession, tenant_id: str, row_type: type[Row]) -> None:
+        super().__init__(session, tenant_id)
+        self.row_type = row_type
+
+
+class FetchRequestRepository:
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def _base(self) -> sa.Select[tuple[FetchRequestRow]]:
+        return sa.select(FetchRequestRow).where(FetchRequestRow.tenant_id == self.tenant_id)
+
+    async def get(self, fetch_request_id: str) -> FetchRequestRow | None:
+        return await self.session.scalar(self._base().where(FetchRequestRow.id == fetch_request_id))
+
+    async def for_owners(
+        self, owner_type: type, owner_ids: Sequence[str]
+    ) -> dict[str, FetchRequestRow]:
+        if not owner_ids:
+            return {}
+        column_name = OWNER_COLUMNS[owner_type]
+        column = getattr(FetchRequestRow, column_name)
+        rows = await self.session.scalars(self._base().where(column.in_(list(owner_ids))))
+        return {getattr(row, column_name): row for row in rows}
+
+    async def replace(self, owner_type: type, owner_id: str, row: FetchRequestRow | None) -> None:
+        """The owner's fetch request becomes `row` (or none)."""
+        column = getattr(FetchRequestRow, OWNER_COLUMNS[owner_type])
+        await self.session.execute(
+            sa.delete(FetchRequestRow).where(
+                FetchRequestRow.tenant_id == self.tenant_id, column == owner_id
+            )
+        )
+        if row is not None:
+            setattr(row, OWNER_COLUMNS[owner_type], owner_id)
+            self.session.add(row)
+        await self.session.flush()
+
+    async def save(self, row: FetchRequestRow) -> None:
+        await self.session.flush()

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from compass.domain.columns import id_field, tenant_field, timestamp_field
+
+
+class ScenarioAssignmentRow(SQLModel, table=True):
+    """Automatic scenario assignment: runtimes whose label `selector_key`
+    equals `selector_value` get `scenario`."""
+
+    __tablename__ = "scenario_assignments"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "scenario", name="uq_scenario_assignments_scenario"),
+        sa.Index("ix_scenario_assignments_page", "tenant_id", "created_at", "id"),
+    )
+
+    id: str = id_field()
+    tenant_id: str = tenant_field()
+    scenario: str = Field(sa_column=sa.Column(sa.String(128), nullable=False))
+    selector_key: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
+    selector_value: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    created_at: datetime = timestamp_field()

@@ -1,0 +1,131 @@
+"""The worker that runs outbox rows after commit, with retries and backoff.
+
+Handlers get the row's payload and do their own I/O and their own short
+transactions; a handler that raises is retried later (exponential backoff)
+until `max_attempts`, after which the row is dropped with its error logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from compass.db import utcnow
+from compass.notifications.model import OutboxRow
+from compass.notifications.outbox import OutboxRepository
+
+__all__ = ["Handler", "OutboxWorker"]
+
+log = logging.getLogger("compass.outbox")
+
+Handler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, Handler],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        poll_interval: float = 2.0,
+        lease: timedelta = timedelta(minutes=2),
+        max_attempts: int = 6,
+        batch: int = 20,
+    ) -> None:
+        self._sessions = sessions
+        self._handlers = dict(handlers)
+        self._clock = clock
+        self._poll_interval = poll_interval
+        self._lease = lease
+        self._max_attempts = max_attempts
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Run now instead of at the next poll (called after a commit wrote rows)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="compass-outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                while await self.run_once():
+                    pass
+            except Exception:  # the loop must survive a broken database moment
+                log.exception("outbox pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Runs the rows due now; returns how many were taken."""
+        claimed = await self._claim()
+        await asyncio.gather(*(self._execute(row) for row in claimed))
+        return len(claimed)
+
+    async def _claim(self) -> list[OutboxRow]:
+        now = self._clock()
+        async with self._sessions() as session:
+            repository = OutboxRepository(session)
+            claimed = [
+                row
+                for row in await repository.due(now, self._batch)
+                if await repository.claim(row, now, self._lease)
+            ]
+            await session.commit()
+        return claimed
+
+    async def _execute(self, row: OutboxRow) -> None:
+        handler = self._handlers.get(row.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for outbox kind {row.kind!r}")
+            await handler(row.payload)
+        except Exception as error:
+            await self._failed(row, error)
+            return
+        async with self._sessions() as session:
+            await OutboxRepository(session).complete(row.id)
+            await session.commit()
+
+    async def _failed(self, row: OutboxRow, error: Exception) -> None:
+        attempts = row.attempts + 1
+        message = f"{type(error).__name__}: {error}"
+        async with self._sessions() as session:
+            repository = OutboxRepository(session)
+            if attempts >= self._max_attempts:
+                log.error(
+                    "outbox %s %s dropped after %d attempts: %s",
+                    row.kind,
+                    row.id,
+                    attempts,
+                    message,
+                )
+                await repository.complete(row.id)
+            else:
+                delay = timedelta(seconds=min(300, 2**attempts))
+                log.warning(
+                    "outbox %s %s failed (attempt %d): %s", row.kind, row.id, attempts, message
+                )
+                await repository.retry_at(row.id, self._clock() + delay, message)
+            await session.commit()

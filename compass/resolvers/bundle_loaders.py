@@ -1,0 +1,168 @@
+"""Dataloaders for bundles and their contents.
+
+Paged children are loaded for every parent of a batch in one statement and
+paged in memory, so a page of applications with bundles, definitions and
+documents costs the same number of statements for 1 or 100 applications.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from strawberry.dataloader import DataLoader
+
+from compass.domain.bundle.model import (
+    APIDefinitionRow,
+    BundleRow,
+    DocumentRow,
+    EventDefinitionRow,
+)
+from compass.domain.bundle.repository import (
+    BundleRepository,
+    ContentRepository,
+    FetchRequestRepository,
+)
+from compass.domain.pagination import PageRequest, page_of_rows
+from compass.resolvers.convert import (
+    api_definition_to_type,
+    bundle_to_type,
+    document_to_type,
+    event_definition_to_type,
+    fetch_request_to_type,
+    page_of,
+)
+from compass.schema.bundle import (
+    APIDefinition,
+    APIDefinitionPage,
+    Bundle,
+    BundlePage,
+    Document,
+    DocumentPage,
+    EventDefinition,
+    EventDefinitionPage,
+    FetchRequest,
+)
+
+if TYPE_CHECKING:
+    from compass.resolvers.context import Context
+
+__all__ = ["BundleLoaders"]
+
+# (parent id, group filter, page request)
+PageKey = tuple[str, str | None, PageRequest]
+
+_FETCH_OWNERS = {"api": APIDefinitionRow, "event": EventDefinitionRow, "document": DocumentRow}
+
+
+class BundleLoaders:
+    def __init__(self, context: Context) -> None:
+        self._context = context
+        self._pages = {
+            row_type: DataLoader(self._paged(row_type))
+            for row_type in (BundleRow, APIDefinitionRow, EventDefinitionRow, DocumentRow)
+        }
+        self._singles = {
+            row_type: DataLoader(self._by_id(row_type))
+            for row_type in (BundleRow, APIDefinitionRow, EventDefinitionRow, DocumentRow)
+        }
+        self._fetches = {
+            kind: DataLoader(self._fetch_requests(t)) for kind, t in _FETCH_OWNERS.items()
+        }
+
+    @staticmethod
+    def _repository(session: Any, tenant_id: str, row_type: type) -> Any:
+        if row_type is BundleRow:
+            return BundleRepository(session, tenant_id)
+        return ContentRepository(session, tenant_id, row_type)
+
+    def _paged(self, row_type: type) -> Callable[[Sequence[PageKey]], Awaitable[list[Any]]]:
+        async def load(keys: Sequence[PageKey]) -> list[Any]:
+            tenant_id = await self._context.tenant_id()
+            by_group: dict[str | None, set[str]] = defaultdict(set)
+            for parent_id, group, _request in keys:
+                by_group[group].add(parent_id)
+            found: dict[str | None, dict[str, list[Any]]] = {}
+            async with self._context.db() as session:
+                repository = self._repository(session, tenant_id, row_type)
+                for group, parents in by_group.items():
+                    found[group] = await repository.for_parents(sorted(parents), group)
+            return [
+                page_of_rows(found[group].get(parent, []), request)
+                for parent, group, request in keys
+            ]
+
+        return load
+
+    def _by_id(self, row_type: type) -> Callable[[Sequence[str]], Awaitable[list[Any]]]:
+        async def load(ids: Sequence[str]) -> list[Any]:
+            tenant_id = await self._context.tenant_id()
+            async with self._context.db() as session:
+                found = await self._repository(session, tenant_id, row_type).by_ids(ids)
+            return [found.get(i) for i in ids]
+
+        return load
+
+    def _fetch_requests(self, owner_type: type) -> Callable[[Sequence[str]], Awaitable[list[Any]]]:
+        async def load(owner_ids: Sequence[str]) -> list[Any]:
+            tenant_id = await self._context.tenant_id()
+            async with self._context.db() as session:
+                found = await FetchRequestRepository(session, tenant_id).for_owners(
+                    owner_type, owner_ids
+                )
+            return [found.get(i) for i in owner_ids]
+
+        return load
+
+    async def _page(
+        self, row_type: type, parent_id: str, group: str | None, first: Any, after: Any
+    ) -> Any:
+        request = PageRequest.of(first, after)
+        return await self._pages[row_type].load((parent_id, group, request))
+
+    async def _child(
+        self, row_type: type, parent_column: str, parent_id: str, child_id: str
+    ) -> Any:
+        row = await self._singles[row_type].load(child_id)
+        return row if row is not None and getattr(row, parent_column) == parent_id else None
+
+    async def bundles(self, application_id: str, first: Any, after: Any) -> BundlePage:
+        page = await self._page(BundleRow, application_id, None, first, after)
+        return page_of(BundlePage, page, bundle_to_type)
+
+    async def bundle(self, application_id: str, bundle_id: str) -> Bundle | None:
+        row = await self._child(BundleRow, "app_id", application_id, bundle_id)
+        return None if row is None else bundle_to_type(row)
+
+    async def api_definitions(
+        self, bundle_id: str, group: Any, first: Any, after: Any
+    ) -> APIDefinitionPage:
+        page = await self._page(APIDefinitionRow, bundle_id, group, first, after)
+        return page_of(APIDefinitionPage, page, api_definition_to_type)
+
+    async def event_definitions(
+        self, bundle_id: str, group: Any, first: Any, after: Any
+    ) -> EventDefinitionPage:
+        page = await self._page(EventDefinitionRow, bundle_id, group, first, after)
+        return page_of(EventDefinitionPage, page, event_definition_to_type)
+
+    async def documents(self, bundle_id: str, first: Any, after: Any) -> DocumentPage:
+        page = await self._page(DocumentRow, bundle_id, None, first, after)
+        return page_of(DocumentPage, page, document_to_type)
+
+    async def api_definition(self, bundle_id: str, api_id: str) -> APIDefinition | None:
+        row = await self._child(APIDefinitionRow, "bundle_id", bundle_id, api_id)
+        return None if row is None else api_definition_to_type(row)
+
+    async def event_definition(self, bundle_id: str, event_id: str) -> EventDefinition | None:
+        row = await self._child(EventDefinitionRow, "bundle_id", bundle_id, event_id)
+        return None if row is None else event_definition_to_type(row)
+
+    async def document(self, bundle_id: str, document_id: str) -> Document | None:
+        row = await self._child(DocumentRow, "bundle_id", bundle_id, document_id)
+        return None if row is None else document_to_type(row)
+
+    async def fetch_request(self, owner_kind: str, owner_id: str) -> FetchRequest | None:
+        row = await self._fetches[owner_kind].load(owner_id)
+        return None if row is None else fetch_request_to_type(row)
