@@ -95,3 +95,74 @@ async def test_runtime_page_statements_do_not_grow_with_its_size(app, api):
 
     assert one > 0
     assert thirty == one, f"1 runtime: {one} statements, 30 runtimes: {thirty}"
+
+
+AGENT_QUERY = """query($runtime: ID!) {
+  applicationsForRuntime(runtimeID: $runtime, first: 100) { data {
+    id name labels
+    bundles { totalCount data {
+      id name defaultInstanceAuth { credential { ... on BasicCredentialData { username } } }
+      apiDefinitions { totalCount data { name targetURL spec { data type format
+        fetchRequest { status { condition } } } version { value } } }
+      eventDefinitions { totalCount data { name spec { data type format } } }
+      documents { totalCount data { title data } }
+    } }
+  } }
+}"""
+
+
+async def _register_shop(api, i: int, bundles: int) -> None:
+    spec = {"type": "OPEN_API", "format": "JSON", "data": '{"openapi": "3.0.0"}'}
+    bundle_inputs = [
+        {
+            "name": f"bundle-{b}",
+            "defaultInstanceAuth": {"credential": {"basic": {"username": "u", "password": "p"}}},
+            "apiDefinitions": [
+                {"name": f"api-{b}", "targetURL": "https://shop.example/api", "spec": spec}
+            ],
+            "eventDefinitions": [
+                {
+                    "name": f"events-{b}",
+                    "spec": {"type": "ASYNC_API", "format": "YAML", "data": "asyncapi: 2.0.0"},
+                }
+            ],
+            "documents": [
+                {
+                    "title": "guide",
+                    "displayName": "Guide",
+                    "description": "d",
+                    "format": "MARKDOWN",
+                    "data": "# guide",
+                }
+            ],
+        }
+        for b in range(bundles)
+    ]
+    await api.data(
+        "mutation($in: ApplicationRegisterInput!) { registerApplication(in: $in) { id } }",
+        {"in": {"name": f"shop-{i}", "bundles": bundle_inputs}},
+    )
+
+
+async def test_runtime_agent_query_statements_do_not_grow(app, api):
+    runtime = await api.data(
+        'mutation { registerRuntime(in: {name: "rt", labels: {scenarios: ["DEFAULT"]}}) { id } }'
+    )
+    variables = {"runtime": runtime["registerRuntime"]["id"]}
+    await _register_shop(api, 0, bundles=1)
+    one, data = await _statements_for(app, lambda: api.data(AGENT_QUERY, variables))
+    assert len(data["applicationsForRuntime"]["data"]) == 1
+
+    for i in range(1, 12):
+        await _register_shop(api, i, bundles=3)
+    many, data = await _statements_for(app, lambda: api.data(AGENT_QUERY, variables))
+    applications = data["applicationsForRuntime"]["data"]
+    assert len(applications) == 12
+    bundles = [b for a in applications for b in a["bundles"]["data"]]
+    assert len(bundles) == 1 + 11 * 3
+    assert all(b["apiDefinitions"]["data"][0]["spec"]["type"] == "OPEN_API" for b in bundles)
+    assert all(b["eventDefinitions"]["totalCount"] == 1 for b in bundles)
+    assert all(b["documents"]["data"][0]["data"] == "# guide" for b in bundles)
+    assert all(b["defaultInstanceAuth"]["credential"]["username"] == "u" for b in bundles)
+
+    assert many == one, f"1 application: {one} statements, 12 applications: {many}"

@@ -132,6 +132,8 @@ class LabelService:
 
     async def set(self, kind: ObjectKind, object_id: str, key: str, value: Any) -> LabelRow:
         check_label_key(key)
+        if value is None:
+            raise InvalidData(f"label {key!r} needs a value")
         definition = await self.definitions.get(key)
         if definition is None and key == SCENARIOS_KEY:
             definition = await self.definitions.ensure_scenarios()
