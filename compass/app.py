@@ -15,13 +15,16 @@ from starlette.routing import Route
 from strawberry.asgi import GraphQL
 
 from compass import __version__
-from compass.auth.tokens import UserTokenVerifier
+from compass.auth.authenticate import Authenticator
+from compass.auth.tokens import TokenVerifier
 from compass.bootstrap import ensure_default_tenant
 from compass.config import Settings
 from compass.db import create_engine, create_session_factory
 from compass.domain.bundle.fetcher import SpecFetcher
 from compass.domain.bundle.service import FETCH_KIND
 from compass.notifications.worker import Handler, OutboxWorker
+from compass.oauth import token_endpoint
+from compass.pki.authority import CertificateAuthority
 from compass.pki.jwt_keys import load_or_create_signing_key
 from compass.resolvers.context import Context
 from compass.resolvers.schema import build_schema
@@ -29,7 +32,7 @@ from compass.resolvers.state import AppState
 
 __all__ = ["create_app", "GRAPHQL_PATHS"]
 
-GRAPHQL_PATHS = ("/graphql", "/director/graphql")
+GRAPHQL_PATHS = ("/graphql", "/director/graphql", "/connector/graphql")
 
 
 class CompassGraphQL(GraphQL):
@@ -69,8 +72,12 @@ def create_app(
             transport=http_transport, timeout=settings.http_timeout, follow_redirects=True
         )
         outbox = OutboxWorker(sessions, _outbox_handlers(sessions, http))
+        authority = CertificateAuthority.load_or_create(
+            settings.data_dir, settings.ca_cert, settings.ca_key
+        )
+        authenticator = Authenticator(settings, TokenVerifier(settings, key), authority)
         app.state.compass = AppState(
-            settings, engine, sessions, UserTokenVerifier(settings, key), outbox, http
+            settings, engine, sessions, authenticator, outbox, http, authority, key
         )
         await ensure_default_tenant(sessions)
         outbox.start()
@@ -82,6 +89,10 @@ def create_app(
             await engine.dispose()
 
     graphql = CompassGraphQL(build_schema())
-    routes = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/oauth2/token", token_endpoint, methods=["POST"]),
+    ]
     routes += [Route(path, graphql) for path in GRAPHQL_PATHS]
     return Starlette(routes=routes, lifespan=lifespan)

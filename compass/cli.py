@@ -17,7 +17,9 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database migrations (Alembic).", no_args_is_help=True)
 tenant_app = typer.Typer(help="Tenants.", no_args_is_help=True)
+ca_app = typer.Typer(help="The certificate authority.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(ca_app, name="ca")
 app.add_typer(tenant_app, name="tenant")
 
 DataDir = Annotated[
@@ -41,71 +43,77 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-@app.command()
+def _settings_help() -> str:
+    """Every setting, as the environment variable that sets it."""
+    lines = ["Every setting can also come from the environment:", ""]
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default_factory is None else field.default_factory()
+        shown = "" if default in (None, []) else f" [default {default}]"
+        lines.append(f"COMPASS_{name.upper()}: {field.description}{shown}")
+    return "\n\n".join(lines)
+
+
+def _option(help_text: str) -> Any:
+    return typer.Option(help=help_text)
+
+
+@app.command(epilog=_settings_help())
 def serve(
-    host: Annotated[
-        str | None,
-        typer.Option(help="Public listener address [env COMPASS_HOST; default 127.0.0.1]"),
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(help="Public listener port [env COMPASS_PORT; default 3000]")
+    host: Annotated[str | None, _option("Listeners' address [COMPASS_HOST]")] = None,
+    port: Annotated[int | None, _option("Public listener port [COMPASS_PORT]")] = None,
+    mtls_port: Annotated[
+        int | None, _option("Mutual-TLS listener port [COMPASS_MTLS_PORT]")
     ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseURL = None,
     public_url: Annotated[
-        str | None,
-        typer.Option(help="URL clients use to reach the public listener [env COMPASS_PUBLIC_URL]"),
+        str | None, _option("URL of the public listener for clients [COMPASS_PUBLIC_URL]")
     ] = None,
-    jwt_jwks_url: Annotated[
+    mtls_public_url: Annotated[
         str | None,
-        typer.Option(help="JWKS URL of an external OIDC issuer [env COMPASS_JWT_JWKS_URL]"),
-    ] = None,
-    jwt_issuer: Annotated[
-        str | None, typer.Option(help="Expected issuer of external tokens [env COMPASS_JWT_ISSUER]")
-    ] = None,
-    jwt_audience: Annotated[
-        str | None,
-        typer.Option(help="Expected audience of external tokens [env COMPASS_JWT_AUDIENCE]"),
+        _option("URL of the mutual-TLS listener for clients [COMPASS_MTLS_PUBLIC_URL]"),
     ] = None,
     log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error [env COMPASS_LOG_LEVEL]")
-    ] = None,
-    http_timeout: Annotated[
-        float | None,
-        typer.Option(
-            help="Seconds an outgoing call (spec fetch, webhook) may take "
-            "[env COMPASS_HTTP_TIMEOUT; default 10]"
-        ),
+        str | None, _option("debug, info, warning or error [COMPASS_LOG_LEVEL]")
     ] = None,
 ) -> None:
-    """Run the whole system in one process: migrations, then the HTTP listener."""
-    import uvicorn
-
+    """Run the whole system in one process: migrations, the public listener
+    (GraphiQL, tokens) and the mutual-TLS listener (certificate holders)."""
     from compass import migrate
-    from compass.app import create_app
     from compass.logs import configure_logging
+    from compass.server import serve as run_server
 
     settings = _settings(
         host=host,
         port=port,
+        mtls_port=mtls_port,
         data_dir=data_dir,
         database_url=database_url,
         public_url=public_url,
-        jwt_jwks_url=jwt_jwks_url,
-        jwt_issuer=jwt_issuer,
-        jwt_audience=jwt_audience,
+        mtls_public_url=mtls_public_url,
         log_level=log_level,
-        http_timeout=http_timeout,
     )
     configure_logging(settings.log_level)
     migrate.upgrade(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        log_config=None,
+    asyncio.run(run_server(settings))
+
+
+@ca_app.command("export")
+def ca_export(
+    data_dir: DataDir = None,
+    ca_cert: Annotated[
+        Path | None, typer.Option(help="An existing CA certificate [COMPASS_CA_CERT]")
+    ] = None,
+    ca_key: Annotated[Path | None, typer.Option(help="Its private key [COMPASS_CA_KEY]")] = None,
+) -> None:
+    """Print the CA certificate (PEM) that client certificates chain to."""
+    from compass.pki.authority import CertificateAuthority
+
+    settings = _settings(data_dir=data_dir, ca_cert=ca_cert, ca_key=ca_key)
+    authority = CertificateAuthority.load_or_create(
+        settings.data_dir, settings.ca_cert, settings.ca_key
     )
+    typer.echo(authority.certificate_pem.decode(), nl=False)
 
 
 _DURATION = re.compile(r"^(\d+)([smhd])$")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "DEFAULT_TENANT_ID", "DEFAULT_TENANT_NAME"]
 
@@ -39,6 +41,63 @@ class Settings(BaseSettings):
     http_timeout: float = Field(
         10.0, description="Seconds an outgoing call (spec fetch, webhook) may take."
     )
+    ca_cert: Path | None = Field(
+        None,
+        description="PEM file of an existing CA certificate to use instead of creating one.",
+    )
+    ca_key: Path | None = Field(
+        None, description="PEM file of the private key of the CA given by ca_cert."
+    )
+    tls_sans: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra names (DNS or IP) for the server certificate, separated by commas.",
+    )
+    client_certificate_validity_days: int = Field(
+        90, description="Days a client certificate signed by the Connector stays valid."
+    )
+    mtls_port: int = Field(3443, description="Port of the mutual-TLS listener.")
+    mtls_public_url: str | None = Field(
+        None, description="URL clients use to reach the mutual-TLS listener."
+    )
+    trusted_proxy_cert_header: str | None = Field(
+        None,
+        description="Header in which a TLS-terminating proxy forwards the client certificate "
+        "(URL-encoded PEM); off when unset.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks, separated by commas, allowed to send that header.",
+    )
+    application_token_minutes: int = Field(
+        5, description="Minutes an application's one-time token stays valid."
+    )
+    runtime_token_minutes: int = Field(
+        60, description="Minutes a runtime's one-time token stays valid."
+    )
+    csr_token_minutes: int = Field(
+        5, description="Minutes the token returned by `configuration` stays valid."
+    )
+    client_token_minutes: int = Field(
+        60, description="Minutes an OAuth access token from /oauth2/token stays valid."
+    )
+    csr_organization: str = Field("Org", description="O of client certificate subjects.")
+    csr_organizational_unit: str = Field(
+        "OrgUnit", description="OU of client certificate subjects."
+    )
+    csr_locality: str = Field("locality", description="L of client certificate subjects.")
+    csr_province: str = Field("province", description="ST of client certificate subjects.")
+    csr_country: str = Field("DE", description="C of client certificate subjects.")
+
+    @field_validator("tls_sans", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_names(cls, value: Any) -> Any:
+        """Environment variables give `a,b`; a JSON list is accepted too."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [name.strip() for name in text.split(",") if name.strip()]
+        return value
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:
@@ -49,7 +108,16 @@ class Settings(BaseSettings):
         return self.data_dir / "jwt.key"
 
     def public_base_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def mtls_base_url(self) -> str:
+        return (self.mtls_public_url or f"https://{self.host}:{self.mtls_port}").rstrip("/")
+
+    def oauth_token_url(self) -> str:
+        return f"{self.public_base_url()}/oauth2/token"
+
+    def connector_url(self) -> str:
+        return f"{self.public_base_url()}/connector/graphql"
 
 
 LOCAL_TOKEN_ISSUER = "compass-local"

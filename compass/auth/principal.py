@@ -22,3 +22,7 @@ class Principal:
     consumer_id: str
     tenant: str | None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # Set for applications, runtimes and integration systems: the credential's record.
+    system_auth_id: str | None = None
+    # Set when the caller presented a client certificate.
+    certificate_serial: str | None = None

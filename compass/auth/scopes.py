@@ -11,6 +11,11 @@ __all__ = ["REQUIRED_SCOPES", "ADMIN_SCOPES", "TENANTLESS_OPERATIONS", "required
 _APP_READ, _APP_WRITE = "application:read", "application:write"
 _RT_READ, _RT_WRITE = "runtime:read", "runtime:write"
 _LD_READ, _LD_WRITE = "label_definition:read", "label_definition:write"
+_ASA_READ = "automatic_scenario_assignment:read"
+_ASA_WRITE = "automatic_scenario_assignment:write"
+_EVENTING = "eventing:manage"
+_IS_READ, _IS_WRITE = "integration_system:read", "integration_system:write"
+_AT_READ, _AT_WRITE = "application_template:read", "application_template:write"
 
 REQUIRED_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
     "Query": {
@@ -26,8 +31,23 @@ REQUIRED_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
         "healthChecks": ("health_checks:read",),
         "viewer": (),
         "tenants": ("tenant:read",),
+        "automaticScenarioAssignments": (_ASA_READ,),
+        "automaticScenarioAssignmentForScenario": (_ASA_READ,),
+        "automaticScenarioAssignmentsForSelector": (_ASA_READ,),
+        "integrationSystems": (_IS_READ,),
+        "integrationSystem": (_IS_READ,),
+        "applicationTemplates": (_AT_READ,),
+        "applicationTemplate": (_AT_READ,),
     },
     "Mutation": {
+        "requestOneTimeTokenForApplication": (_APP_WRITE,),
+        "requestOneTimeTokenForRuntime": (_RT_WRITE,),
+        "requestClientCredentialsForApplication": (_APP_WRITE,),
+        "requestClientCredentialsForRuntime": (_RT_WRITE,),
+        "requestClientCredentialsForIntegrationSystem": (_IS_WRITE,),
+        "deleteSystemAuthForApplication": (_APP_WRITE,),
+        "deleteSystemAuthForRuntime": (_RT_WRITE,),
+        "deleteSystemAuthForIntegrationSystem": (_IS_WRITE,),
         "registerApplication": (_APP_WRITE,),
         "updateApplication": (_APP_WRITE,),
         "unregisterApplication": (_APP_WRITE,),
@@ -57,11 +77,44 @@ REQUIRED_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
         "createLabelDefinition": (_LD_WRITE,),
         "updateLabelDefinition": (_LD_WRITE,),
         "deleteLabelDefinition": (_LD_WRITE,),
+        "addWebhook": (_APP_WRITE,),
+        "updateWebhook": (_APP_WRITE,),
+        "deleteWebhook": (_APP_WRITE,),
+        "createAutomaticScenarioAssignment": (_ASA_WRITE,),
+        "deleteAutomaticScenarioAssignmentForScenario": (_ASA_WRITE,),
+        "deleteAutomaticScenarioAssignmentsForSelector": (_ASA_WRITE,),
+        "setDefaultEventingForApplication": (_EVENTING,),
+        "deleteDefaultEventingForApplication": (_EVENTING,),
+        "registerIntegrationSystem": (_IS_WRITE,),
+        "updateIntegrationSystem": (_IS_WRITE,),
+        "unregisterIntegrationSystem": (_IS_WRITE,),
+        "createApplicationTemplate": (_AT_WRITE,),
+        "updateApplicationTemplate": (_AT_WRITE,),
+        "deleteApplicationTemplate": (_AT_WRITE,),
+        "registerApplicationFromTemplate": (_APP_WRITE,),
     },
 }
 
 # Operations that work without choosing a tenant.
-TENANTLESS_OPERATIONS = frozenset({("Query", "viewer"), ("Query", "tenants")})
+TENANTLESS_OPERATIONS = frozenset(
+    {
+        ("Query", "viewer"),
+        ("Query", "tenants"),
+        # Integration systems and templates are global.
+        ("Query", "integrationSystems"),
+        ("Query", "integrationSystem"),
+        ("Mutation", "registerIntegrationSystem"),
+        ("Mutation", "updateIntegrationSystem"),
+        ("Mutation", "unregisterIntegrationSystem"),
+        ("Query", "applicationTemplates"),
+        ("Query", "applicationTemplate"),
+        ("Mutation", "createApplicationTemplate"),
+        ("Mutation", "updateApplicationTemplate"),
+        ("Mutation", "deleteApplicationTemplate"),
+        ("Mutation", "requestClientCredentialsForIntegrationSystem"),
+        ("Mutation", "deleteSystemAuthForIntegrationSystem"),
+    }
+)
 
 # What an administrator token carries by default: every scope of the mapping.
 ADMIN_SCOPES: tuple[str, ...] = (

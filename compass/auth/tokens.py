@@ -1,10 +1,11 @@
-"""User JWTs: minted and verified with the local key, or verified with an
-external OIDC issuer's JWKS when configured."""
+"""JWTs: user tokens (minted with the local key, or from an external OIDC issuer
+verified with its JWKS) and the access tokens of OAuth clients."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
@@ -15,7 +16,16 @@ from compass.config import LOCAL_TOKEN_ISSUER, Settings
 from compass.db import utcnow
 from compass.errors import Unauthorized
 
-__all__ = ["mint_user_token", "UserTokenVerifier"]
+__all__ = [
+    "SYSTEM_AUTH_CLAIM",
+    "TokenVerifier",
+    "VerifiedToken",
+    "mint_client_token",
+    "mint_user_token",
+    "user_principal",
+]
+
+SYSTEM_AUTH_CLAIM = "compass_system_auth"
 
 
 def mint_user_token(
@@ -41,42 +51,65 @@ def mint_user_token(
     return jwt.encode(claims, key, algorithm="EdDSA")
 
 
-class UserTokenVerifier:
+def mint_client_token(
+    key: Ed25519PrivateKey, *, system_auth_id: str, lifetime: timedelta, now: datetime | None = None
+) -> str:
+    """An access token for an OAuth client: it names the system auth, which is
+    looked up on every request, so deleting the client ends the token."""
+    issued = now or utcnow()
+    claims = {
+        "iss": LOCAL_TOKEN_ISSUER,
+        "sub": system_auth_id,
+        SYSTEM_AUTH_CLAIM: system_auth_id,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + lifetime).timestamp()),
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode(claims, key, algorithm="EdDSA")
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    claims: dict[str, object]
+    local: bool  # signed by this server's own key
+
+
+def user_principal(claims: dict[str, object]) -> Principal:
+    scopes = claims.get("scopes", "")
+    if isinstance(scopes, list):
+        scope_set = frozenset(str(s) for s in scopes)
+    else:
+        scope_set = frozenset(str(scopes).split())
+    tenant = claims.get("tenant")
+    return Principal(
+        ConsumerType.USER,
+        str(claims.get("sub") or claims.get("email") or "unknown"),
+        str(tenant) if tenant else None,
+        scope_set,
+    )
+
+
+class TokenVerifier:
     def __init__(self, settings: Settings, local_key: Ed25519PrivateKey) -> None:
         self._public_key = local_key.public_key()
         self._settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
 
-    async def verify_async(self, token: str) -> Principal:
-        """Like `verify`, but a JWKS download never blocks the event loop."""
+    async def verify(self, token: str) -> VerifiedToken:
+        """Checks signature and claims; a JWKS download never blocks the event loop."""
         if self._jwks is None:
-            return self.verify(token)
-        return await asyncio.to_thread(self.verify, token)
+            return self._decode(token)
+        return await asyncio.to_thread(self._decode, token)
 
-    def verify(self, token: str) -> Principal:
-        claims = self._decode(token)
-        scopes = claims.get("scopes", "")
-        if isinstance(scopes, list):
-            scope_set = frozenset(str(s) for s in scopes)
-        else:
-            scope_set = frozenset(str(scopes).split())
-        tenant = claims.get("tenant")
-        return Principal(
-            ConsumerType.USER,
-            str(claims.get("sub") or claims.get("email") or "unknown"),
-            str(tenant) if tenant else None,
-            scope_set,
-        )
-
-    def _decode(self, token: str) -> dict[str, object]:
+    def _decode(self, token: str) -> VerifiedToken:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as error:
             raise Unauthorized("the bearer token is malformed") from error
         # Tokens of this server carry no key ID; an external issuer's always do.
         if not header.get("kid"):
-            return self._decode_local(token)
-        return self._decode_external(token)
+            return VerifiedToken(self._decode_local(token), local=True)
+        return VerifiedToken(self._decode_external(token), local=False)
 
     def _decode_local(self, token: str) -> dict[str, object]:
         try:

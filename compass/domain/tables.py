@@ -16,6 +16,7 @@ from compass.domain.label.model import LabelDefinitionRow, LabelRow
 from compass.domain.runtime.model import RuntimeRow
 from compass.domain.runtime_context.model import RuntimeContextRow
 from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
+from compass.domain.system_auth.model import CertificateRow, OneTimeTokenRow, SystemAuthRow
 from compass.domain.tenant.model import TenantRow
 from compass.notifications.model import OutboxRow
 
@@ -24,13 +25,16 @@ __all__ = [
     "ApplicationRow",
     "ApplicationTemplateRow",
     "BundleRow",
+    "CertificateRow",
     "DefaultEventingRow",
     "DocumentRow",
     "EventDefinitionRow",
     "FetchRequestRow",
     "IntegrationSystemRow",
+    "OneTimeTokenRow",
     "OutboxRow",
     "ScenarioAssignmentRow",
+    "SystemAuthRow",
     "LabelDefinitionRow",
     "LabelRow",
     "RuntimeContextRow",

@@ -36,15 +36,18 @@ class ApplicationQuery:
         conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
         request = PageRequest.of(first, after)
         tenant_id = await info.context.tenant_id()
+        audience = await info.context.audience()
         async with info.context.db() as session:
-            page = await ApplicationService(session, tenant_id).list(conditions, request)
+            service = ApplicationService(session, tenant_id)
+            page = await service.list(conditions, request, audience)
         return page_of(ApplicationPage, page, application_to_type)
 
     @strawberry.field
     async def application(self, info: Info, id: strawberry.ID) -> Application | None:
         tenant_id = await info.context.tenant_id()
+        audience = await info.context.audience()
         async with info.context.db() as session:
-            row = await ApplicationService(session, tenant_id).get(id)
+            row = await ApplicationService(session, tenant_id).get(id, audience)
         return None if row is None else application_to_type(row)
 
     @strawberry.field(description="Applications sharing at least one scenario with the runtime.")
@@ -57,8 +60,10 @@ class ApplicationQuery:
     ) -> ApplicationPage:
         request = PageRequest.of(first, after)
         tenant_id = await info.context.tenant_id()
+        audience = await info.context.audience()
         async with info.context.db() as session:
-            page = await ApplicationService(session, tenant_id).for_runtime(runtime_id, request)
+            service = ApplicationService(session, tenant_id)
+            page = await service.for_runtime(runtime_id, request, audience)
         return page_of(ApplicationPage, page, application_to_type)
 
 

@@ -11,9 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from compass.auth.authenticate import TENANT_HEADER, authenticate, resolve_tenant
-from compass.auth.principal import Principal
+from compass.auth.authenticate import TENANT_HEADER, resolve_tenant
+from compass.auth.principal import ConsumerType, Principal
 from compass.db import integrity_error_to_compass
+from compass.domain.audience import EVERYONE, Audience
 from compass.domain.tenant.service import TenantService
 from compass.errors import CompassError
 from compass.notifications.outbox import PENDING_FLAG
@@ -71,12 +72,24 @@ class Context:
     async def principal(self) -> Principal:
         if self._principal is None:
             try:
-                self._principal = await authenticate(self.request.headers, self.state.verifier)
+                async with self.db() as session:
+                    self._principal = await self.state.authenticator.authenticate(
+                        self.request, session
+                    )
             except CompassError as error:
                 self._principal = error
         if isinstance(self._principal, CompassError):
             raise self._principal
         return self._principal
+
+    async def audience(self) -> Audience:
+        """What the caller may see: applications and runtimes see themselves."""
+        principal = await self.principal()
+        if principal.consumer_type is ConsumerType.APPLICATION:
+            return Audience(application_id=principal.consumer_id)
+        if principal.consumer_type is ConsumerType.RUNTIME:
+            return Audience(runtime_id=principal.consumer_id)
+        return EVERYONE
 
     async def tenant_id(self) -> str:
         """Internal ID of the request's tenant (Tenant header or the credential's)."""

@@ -9,6 +9,7 @@ from typing import Any
 import strawberry
 
 from compass.domain.application.model import ApplicationRow, WebhookRow
+from compass.domain.application_template.model import ApplicationTemplateRow
 from compass.domain.bundle.model import (
     APIDefinitionRow,
     BundleRow,
@@ -16,10 +17,12 @@ from compass.domain.bundle.model import (
     EventDefinitionRow,
     FetchRequestRow,
 )
+from compass.domain.integration_system.model import IntegrationSystemRow
 from compass.domain.label.model import LabelDefinitionRow
 from compass.domain.pagination import Page
 from compass.domain.runtime.model import RuntimeRow
 from compass.domain.runtime_context.model import RuntimeContextRow
+from compass.domain.system_auth.model import SystemAuthRow
 from compass.domain.tenant.model import TenantRow
 from compass.schema import auth as auth_types
 from compass.schema.application import (
@@ -28,6 +31,11 @@ from compass.schema.application import (
     ApplicationStatusCondition,
     ApplicationWebhookType,
     Webhook,
+)
+from compass.schema.application_template import (
+    ApplicationTemplate,
+    ApplicationTemplateAccessLevel,
+    PlaceholderDefinition,
 )
 from compass.schema.bundle import (
     APIDefinition,
@@ -47,6 +55,7 @@ from compass.schema.bundle import (
     Version,
 )
 from compass.schema.common import PageInfo
+from compass.schema.integration_system import IntegrationSystem
 from compass.schema.label import LabelDefinition
 from compass.schema.runtime import (
     Runtime,
@@ -56,20 +65,24 @@ from compass.schema.runtime import (
     RuntimeStatusCondition,
 )
 from compass.schema.scalars import JSONSchema, PageCursor, Timestamp
+from compass.schema.system_auth import SystemAuth
 from compass.schema.tenant import Tenant
 
 __all__ = [
     "api_definition_to_type",
+    "application_template_to_type",
     "application_to_type",
     "bundle_to_type",
     "document_to_type",
     "event_definition_to_type",
     "fetch_request_to_type",
     "auth_from_dict",
+    "integration_system_to_type",
     "label_definition_to_type",
     "page_of",
     "runtime_context_to_type",
     "runtime_to_type",
+    "system_auth_to_type",
     "tenant_to_type",
     "webhook_to_type",
 ]
@@ -168,6 +181,24 @@ def runtime_to_type(row: RuntimeRow) -> Runtime:
 
 def runtime_context_to_type(row: RuntimeContextRow) -> RuntimeContext:
     return RuntimeContext(id=strawberry.ID(row.id), key=row.key, value=row.value)
+
+
+def integration_system_to_type(row: IntegrationSystemRow) -> IntegrationSystem:
+    return IntegrationSystem(id=strawberry.ID(row.id), name=row.name, description=row.description)
+
+
+def application_template_to_type(row: ApplicationTemplateRow) -> ApplicationTemplate:
+    return ApplicationTemplate(
+        id=strawberry.ID(row.id),
+        name=row.name,
+        description=row.description,
+        application_input=row.application_input,
+        placeholders=[
+            PlaceholderDefinition(name=p["name"], description=p.get("description"))
+            for p in row.placeholders
+        ],
+        access_level=ApplicationTemplateAccessLevel(row.access_level),
+    )
 
 
 def label_definition_to_type(row: LabelDefinitionRow) -> LabelDefinition:
@@ -273,3 +304,13 @@ def bundle_to_type(row: BundleRow) -> Bundle:
         instance_auth_request_input_schema=None if schema is None else _json_text(schema),
         default_instance_auth=auth_from_dict(row.default_instance_auth),
     )
+
+
+def system_auth_to_type(row: SystemAuthRow, token_url: str, secret: str = "") -> SystemAuth:
+    """OAuth clients show their client ID and token URL; the secret only on creation."""
+    if row.client_secret_hash is None:
+        return SystemAuth(id=strawberry.ID(row.id), auth=None)
+    credential = auth_types.OAuthCredentialData(
+        client_id=strawberry.ID(row.id), client_secret=secret, url=token_url
+    )
+    return SystemAuth(id=strawberry.ID(row.id), auth=auth_types.Auth(credential=credential))

@@ -1,5 +1,6 @@
 """One check in front of every root operation: credentials, scopes, tenant,
-and for mutations the unit of work (commit once on success, else roll back)."""
+what applications and runtimes may do to themselves, and for mutations the
+unit of work (commit once on success, else roll back)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,19 @@ from typing import Any
 
 from strawberry.extensions import SchemaExtension
 
+from compass.auth.consumers import CONNECTOR_OPERATIONS, WRITING_QUERIES
+from compass.auth.ownership import OWN_QUERIES, SELF_SERVICE_MUTATIONS
+from compass.auth.principal import ConsumerType, Principal
 from compass.auth.scopes import TENANTLESS_OPERATIONS, required_scopes
-from compass.errors import InsufficientScopes
+from compass.domain.application.service import ApplicationService
+from compass.domain.ownership import ObjectType, owning_application
+from compass.domain.runtime.service import RuntimeService
+from compass.errors import InsufficientScopes, NotFound, Unauthorized
 
 __all__ = ["OperationGuard"]
 
 _ROOTS = ("Query", "Mutation")
+_MISSING = object()
 
 
 async def _await(value: Any) -> Any:
@@ -34,18 +42,62 @@ class OperationGuard(SchemaExtension):
         self, _next: Any, root: Any, info: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         operation = (info.parent_type.name, info.field_name)
-        if info.field_name.startswith("__"):
-            return await _await(_next(root, info, *args, **kwargs))
         context = info.context
-        scopes = required_scopes(*operation)
-        principal = await context.principal()
-        if scopes is None:
-            raise InsufficientScopes(f"operation {info.field_name} is not permitted")
-        missing = sorted(set(scopes) - principal.scopes)
-        if missing:
-            raise InsufficientScopes(f"{info.field_name} requires the scopes {', '.join(missing)}")
-        if operation not in TENANTLESS_OPERATIONS:
-            await context.tenant_id()
-        if operation[0] == "Mutation":
+        if not info.field_name.startswith("__") and operation not in CONNECTOR_OPERATIONS:
+            await self._authorize(context, operation, kwargs)
+        if operation[0] == "Mutation" or operation in WRITING_QUERIES:
             return await context.transaction(lambda: _await(_next(root, info, *args, **kwargs)))
         return await _await(_next(root, info, *args, **kwargs))
+
+    async def _authorize(self, context: Any, operation: tuple[str, str], kwargs: dict) -> None:
+        principal = await context.principal()
+        scopes = required_scopes(*operation)
+        if scopes is None:
+            raise InsufficientScopes(f"operation {operation[1]} is not permitted")
+        missing = sorted(set(scopes) - principal.scopes)
+        if missing:
+            raise InsufficientScopes(f"{operation[1]} requires the scopes {', '.join(missing)}")
+        if operation not in TENANTLESS_OPERATIONS:
+            await context.tenant_id()
+        if principal.consumer_type in SELF_SERVICE_MUTATIONS:
+            await self._check_self_service(context, principal, operation, kwargs)
+            await self._mark_connected(context, principal)
+
+    async def _check_self_service(
+        self, context: Any, principal: Principal, operation: tuple[str, str], kwargs: dict
+    ) -> None:
+        """Applications and runtimes act only on themselves."""
+        kind, name = principal.consumer_type, operation[1]
+        refusal = Unauthorized(f"{kind.value.lower()} callers may not run {name} on others")
+        if operation[0] == "Query":
+            if name not in OWN_QUERIES[kind]:
+                raise refusal
+            return
+        target = SELF_SERVICE_MUTATIONS[kind].get(name, _MISSING)
+        if target is _MISSING:
+            raise refusal
+        if target is None:
+            return
+        argument, object_type = target
+        object_id = str(kwargs[argument])
+        if object_type is ObjectType.RUNTIME:
+            owner = object_id
+        else:
+            tenant_id = await context.tenant_id()
+            async with context.db() as session:
+                owner = await owning_application(session, tenant_id, object_type, object_id)
+            if owner is None:
+                raise NotFound.of(object_type.value.replace("_", " "), object_id)
+        if owner != principal.consumer_id:
+            raise refusal
+
+    async def _mark_connected(self, context: Any, principal: Principal) -> None:
+        """The first authenticated call of an application or runtime connects it,
+        committed before the operation runs so its own answer shows it."""
+        tenant_id = await context.tenant_id()
+        async with context.db() as session:
+            if principal.consumer_type is ConsumerType.APPLICATION:
+                await ApplicationService(session, tenant_id).mark_connected(principal.consumer_id)
+            else:
+                await RuntimeService(session, tenant_id).mark_connected(principal.consumer_id)
+            await session.commit()

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 from strawberry.dataloader import DataLoader
 
 from compass.domain.application.repository import ApplicationRepository
+from compass.domain.eventing.service import EventingService, runtime_event_url
 from compass.domain.label.repository import LabelRepository, ObjectKind
+from compass.resolvers.auth_loaders import AuthLoaders
 from compass.resolvers.bundle_loaders import BundleLoaders
 from compass.resolvers.convert import webhook_to_type
 from compass.schema.application import Webhook
@@ -27,11 +29,13 @@ def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:
     return {key: labels[key]} if key in labels else {}
 
 
-class Loaders(BundleLoaders):
+class Loaders(BundleLoaders, AuthLoaders):
     def __init__(self, context: Context) -> None:
-        super().__init__(context)
+        BundleLoaders.__init__(self, context)
+        AuthLoaders.__init__(self, context)
         self._labels = {kind: DataLoader(self._labels_of(kind)) for kind in ObjectKind}
         self._webhooks = DataLoader(self._load_webhooks)
+        self._event_urls = DataLoader(self._load_event_urls)
 
     def _labels_of(
         self, kind: ObjectKind
@@ -52,6 +56,12 @@ class Loaders(BundleLoaders):
             found = await ApplicationRepository(session, tenant_id).webhooks_for(ids)
         return [[webhook_to_type(row, with_auth) for row in found.get(i, [])] for i in ids]
 
+    async def _load_event_urls(self, ids: Sequence[str]) -> list[str]:
+        tenant_id = await self._context.tenant_id()
+        async with self._context.db() as session:
+            found = await EventingService(session, tenant_id).application_urls(ids)
+        return [found.get(i, "") for i in ids]
+
     async def application_labels(self, object_id: str, key: str | None) -> dict[str, Any]:
         return _pick(await self._labels[ObjectKind.APPLICATION].load(object_id), key)
 
@@ -63,3 +73,9 @@ class Loaders(BundleLoaders):
 
     async def application_webhooks(self, application_id: str) -> list[Webhook]:
         return await self._webhooks.load(application_id)
+
+    async def application_event_url(self, application_id: str) -> str:
+        return await self._event_urls.load(application_id)
+
+    async def runtime_event_url(self, runtime_id: str) -> str:
+        return runtime_event_url(await self._labels[ObjectKind.RUNTIME].load(runtime_id))

@@ -32,15 +32,17 @@ class RuntimeQuery:
         conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
         request = PageRequest.of(first, after)
         tenant_id = await info.context.tenant_id()
+        audience = await info.context.audience()
         async with info.context.db() as session:
-            page = await RuntimeService(session, tenant_id).list(conditions, request)
+            page = await RuntimeService(session, tenant_id).list(conditions, request, audience)
         return page_of(RuntimePage, page, runtime_to_type)
 
     @strawberry.field
     async def runtime(self, info: Info, id: strawberry.ID) -> Runtime | None:
         tenant_id = await info.context.tenant_id()
+        audience = await info.context.audience()
         async with info.context.db() as session:
-            row = await RuntimeService(session, tenant_id).get(id)
+            row = await RuntimeService(session, tenant_id).get(id, audience)
         return None if row is None else runtime_to_type(row)
 
 

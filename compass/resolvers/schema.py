@@ -1,4 +1,4 @@
-"""Assembles the one schema: Director (and, later, Connector and Provisioner)."""
+"""Assembles the one schema: Director and Connector operations."""
 
 from __future__ import annotations
 
@@ -12,13 +12,30 @@ from strawberry.tools import merge_types
 
 from compass.errors import CompassError
 from compass.resolvers.application import ApplicationMutation, ApplicationQuery
+from compass.resolvers.application_template import (
+    ApplicationTemplateMutation,
+    ApplicationTemplateQuery,
+)
 from compass.resolvers.bundle import BundleMutation
+from compass.resolvers.connector import ConnectorMutation, ConnectorQuery
 from compass.resolvers.errors import ErrorPresenter
+from compass.resolvers.eventing import EventingMutation
 from compass.resolvers.guard import OperationGuard
+from compass.resolvers.integration_system import (
+    IntegrationSystemMutation,
+    IntegrationSystemQuery,
+)
 from compass.resolvers.label import LabelDefinitionMutation, LabelDefinitionQuery
+from compass.resolvers.normalize import drop_empty_argument_lists
 from compass.resolvers.runtime import RuntimeMutation, RuntimeQuery
 from compass.resolvers.runtime_context import RuntimeContextMutation, RuntimeContextQuery
+from compass.resolvers.scenario_assignment import (
+    ScenarioAssignmentMutation,
+    ScenarioAssignmentQuery,
+)
+from compass.resolvers.system_auth import SystemAuthMutation
 from compass.resolvers.tenant import TenantQuery
+from compass.resolvers.webhook import WebhookMutation
 from compass.schema.scalars import SCALAR_MAP
 
 __all__ = ["build_schema", "CompassSchema"]
@@ -27,7 +44,17 @@ log = logging.getLogger("compass.graphql")
 
 Query = merge_types(
     "Query",
-    (ApplicationQuery, RuntimeQuery, RuntimeContextQuery, LabelDefinitionQuery, TenantQuery),
+    (
+        ApplicationQuery,
+        RuntimeQuery,
+        RuntimeContextQuery,
+        LabelDefinitionQuery,
+        TenantQuery,
+        ScenarioAssignmentQuery,
+        ApplicationTemplateQuery,
+        IntegrationSystemQuery,
+        ConnectorQuery,
+    ),
 )
 Mutation = merge_types(
     "Mutation",
@@ -37,11 +64,23 @@ Mutation = merge_types(
         RuntimeMutation,
         RuntimeContextMutation,
         LabelDefinitionMutation,
+        WebhookMutation,
+        ScenarioAssignmentMutation,
+        EventingMutation,
+        ApplicationTemplateMutation,
+        IntegrationSystemMutation,
+        SystemAuthMutation,
+        ConnectorMutation,
     ),
 )
 
 
 class CompassSchema(strawberry.Schema):
+    async def execute(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
+        if query:
+            query = drop_empty_argument_lists(query)
+        return await super().execute(query, *args, **kwargs)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Expected errors are the client's business; ErrorPresenter logs the rest.
         for error in errors:

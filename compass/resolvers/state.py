@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from compass.auth.tokens import UserTokenVerifier
+from compass.auth.authenticate import Authenticator
 from compass.config import Settings
 from compass.notifications.worker import OutboxWorker
+from compass.pki.authority import CertificateAuthority
 
 __all__ = ["AppState"]
 
@@ -19,6 +21,8 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
-    verifier: UserTokenVerifier
+    authenticator: Authenticator
     outbox: OutboxWorker
     http: httpx.AsyncClient
+    authority: CertificateAuthority
+    signing_key: Ed25519PrivateKey

@@ -10,7 +10,9 @@ import strawberry
 from compass.schema.auth import Auth, AuthInput
 from compass.schema.bundle import Bundle, BundleCreateInput, BundlePage
 from compass.schema.common import Pageable, PageInfo
+from compass.schema.eventing import ApplicationEventingConfiguration
 from compass.schema.scalars import Labels, PageCursor, Timestamp
+from compass.schema.system_auth import SystemAuth
 
 if TYPE_CHECKING:
     from compass.resolvers.context import Context
@@ -89,6 +91,17 @@ class Application:
         self, info: strawberry.Info[Context, None], id: strawberry.ID
     ) -> Bundle | None:
         return await info.context.loaders.bundle(self.id, id)
+
+    @strawberry.field(description="Credentials: certificate pairings and OAuth clients.")
+    async def auths(self, info: strawberry.Info[Context, None]) -> list[SystemAuth] | None:
+        return await info.context.loaders.application_auths(self.id)
+
+    @strawberry.field
+    async def eventing_configuration(
+        self, info: strawberry.Info[Context, None]
+    ) -> ApplicationEventingConfiguration | None:
+        url = await info.context.loaders.application_event_url(self.id)
+        return ApplicationEventingConfiguration(default_url=url)
 
 
 @strawberry.type

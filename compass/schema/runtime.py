@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from compass.schema.common import Pageable, PageInfo
+from compass.schema.eventing import RuntimeEventingConfiguration
 from compass.schema.scalars import Labels, Timestamp
+from compass.schema.system_auth import SystemAuth
 
 if TYPE_CHECKING:
     from compass.resolvers.context import Context
@@ -58,6 +60,17 @@ class Runtime:
         self, info: strawberry.Info[Context, None], key: str | None = None
     ) -> Labels | None:
         return await info.context.loaders.runtime_labels(self.id, key)
+
+    @strawberry.field(description="Credentials: certificate pairings and OAuth clients.")
+    async def auths(self, info: strawberry.Info[Context, None]) -> list[SystemAuth] | None:
+        return await info.context.loaders.runtime_auths(self.id)
+
+    @strawberry.field
+    async def eventing_configuration(
+        self, info: strawberry.Info[Context, None]
+    ) -> RuntimeEventingConfiguration | None:
+        url = await info.context.loaders.runtime_event_url(self.id)
+        return RuntimeEventingConfiguration(default_url=url)
 
 
 @strawberry.type

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +13,9 @@ from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY
 from compass.domain.pagination import Page, PageRequest, paginate
 
-__all__ = ["ApplicationRepository"]
+__all__ = ["ApplicationRepository", "CONNECTED"]
+
+CONNECTED = "CONNECTED"
 
 
 class ApplicationRepository:
@@ -47,10 +50,33 @@ class ApplicationRepository:
         await self.session.delete(row)
         await self.session.flush()
 
+    def _visible(
+        self, application_id: str | None, scenarios: Sequence[str] | None
+    ) -> sa.Select[tuple[ApplicationRow]]:
+        """The tenant's applications, narrowed to one ID and/or to those sharing
+        a scenario with `scenarios` (None: no narrowing; empty: none at all)."""
+        statement = self._base()
+        if application_id is not None:
+            statement = statement.where(ApplicationRow.id == application_id)
+        if scenarios is not None:
+            statement = statement.where(
+                self.labels.contains_any(
+                    ObjectKind.APPLICATION, ApplicationRow.id, SCENARIOS_KEY, scenarios
+                )
+                if scenarios
+                else sa.false()
+            )
+        return statement
+
     async def page(
-        self, conditions: Sequence[LabelCondition], request: PageRequest
+        self,
+        conditions: Sequence[LabelCondition],
+        request: PageRequest,
+        *,
+        application_id: str | None = None,
+        scenarios: Sequence[str] | None = None,
     ) -> Page[ApplicationRow]:
-        statement = self._base().where(
+        statement = self._visible(application_id, scenarios).where(
             *(
                 self.labels.matching(ObjectKind.APPLICATION, ApplicationRow.id, c)
                 for c in conditions
@@ -58,22 +84,40 @@ class ApplicationRepository:
         )
         return await paginate(self.session, statement, ApplicationRow, request)
 
-    async def page_in_scenarios(
-        self, scenarios: Sequence[str], request: PageRequest
-    ) -> Page[ApplicationRow]:
-        statement = self._base().where(
-            self.labels.contains_any(
-                ObjectKind.APPLICATION, ApplicationRow.id, SCENARIOS_KEY, scenarios
+    async def get_visible(
+        self, application_id: str, scenarios: Sequence[str] | None
+    ) -> ApplicationRow | None:
+        return await self.session.scalar(self._visible(application_id, scenarios))
+
+    async def mark_connected(self, application_id: str, now: datetime) -> None:
+        await self.session.execute(
+            sa.update(ApplicationRow)
+            .where(
+                ApplicationRow.tenant_id == self.tenant_id,
+                ApplicationRow.id == application_id,
+                ApplicationRow.status_condition != CONNECTED,
             )
-            if scenarios
-            else sa.false()
+            .values(status_condition=CONNECTED, status_timestamp=now)
         )
-        return await paginate(self.session, statement, ApplicationRow, request)
 
     async def add_webhook(self, row: WebhookRow) -> WebhookRow:
         self.session.add(row)
         await self.session.flush()
         return row
+
+    async def get_webhook(self, webhook_id: str) -> WebhookRow | None:
+        return await self.session.scalar(
+            sa.select(WebhookRow).where(
+                WebhookRow.tenant_id == self.tenant_id, WebhookRow.id == webhook_id
+            )
+        )
+
+    async def save_webhook(self, row: WebhookRow) -> None:
+        await self.session.flush()
+
+    async def delete_webhook(self, row: WebhookRow) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
 
     async def webhooks_for(self, application_ids: Sequence[str]) -> dict[str, list[WebhookRow]]:
         result: dict[str, list[WebhookRow]] = defaultdict(list)

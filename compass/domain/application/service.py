@@ -10,7 +10,9 @@ from compass.db import utcnow
 from compass.domain.application.commands import RegisterApplication, UpdateApplication
 from compass.domain.application.model import ApplicationRow, WebhookRow
 from compass.domain.application.repository import ApplicationRepository
+from compass.domain.audience import EVERYONE, Audience
 from compass.domain.bundle.service import BundleService
+from compass.domain.integration_system.repository import IntegrationSystemRepository
 from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import ObjectKind
 from compass.domain.label.scenarios import DEFAULT_SCENARIO, SCENARIOS_KEY
@@ -31,11 +33,12 @@ class ApplicationService:
         self.applications = ApplicationRepository(session, tenant_id)
         self.runtimes = RuntimeRepository(session, tenant_id)
         self.labels = LabelService(session, tenant_id)
+        self.integration_systems = IntegrationSystemRepository(session)
 
     async def register(self, command: RegisterApplication) -> ApplicationRow:
         if await self.applications.name_taken(command.name):
             raise NotUnique(f"an application named {command.name!r} already exists")
-        self._check_integration_system(command.integration_system_id)
+        await self._check_integration_system(command.integration_system_id)
         now = utcnow()
         row = await self.applications.add(
             ApplicationRow(
@@ -70,7 +73,7 @@ class ApplicationService:
 
     async def update(self, application_id: str, command: UpdateApplication) -> ApplicationRow:
         row = await self.get_existing(application_id)
-        self._check_integration_system(command.integration_system_id)
+        await self._check_integration_system(command.integration_system_id)
         row.provider_name = command.provider_name
         row.description = command.description
         row.health_check_url = command.health_check_url
@@ -86,8 +89,14 @@ class ApplicationService:
         await self.applications.delete(row)
         return row
 
-    async def get(self, application_id: str) -> ApplicationRow | None:
-        return await self.applications.get(application_id)
+    async def get(
+        self, application_id: str, audience: Audience = EVERYONE
+    ) -> ApplicationRow | None:
+        if audience.application_id not in (None, application_id):
+            return None
+        return await self.applications.get_visible(
+            application_id, await self._audience_scenarios(audience)
+        )
 
     async def get_existing(self, application_id: str) -> ApplicationRow:
         row = await self.applications.get(application_id)
@@ -96,24 +105,46 @@ class ApplicationService:
         return row
 
     async def list(
-        self, conditions: Sequence[LabelCondition], request: PageRequest
+        self,
+        conditions: Sequence[LabelCondition],
+        request: PageRequest,
+        audience: Audience = EVERYONE,
     ) -> Page[ApplicationRow]:
-        return await self.applications.page(conditions, request)
+        return await self.applications.page(
+            conditions,
+            request,
+            application_id=audience.application_id,
+            scenarios=await self._audience_scenarios(audience),
+        )
 
-    async def for_runtime(self, runtime_id: str, request: PageRequest) -> Page[ApplicationRow]:
+    async def for_runtime(
+        self, runtime_id: str, request: PageRequest, audience: Audience = EVERYONE
+    ) -> Page[ApplicationRow]:
         """Applications sharing at least one scenario with the runtime."""
+        if audience.runtime_id not in (None, runtime_id):
+            raise NotFound.of("runtime", runtime_id)
         if await self.runtimes.get(runtime_id) is None:
             raise NotFound.of("runtime", runtime_id)
-        labels = await self.labels.of(ObjectKind.RUNTIME, runtime_id)
-        scenarios = labels.get(SCENARIOS_KEY) or []
-        if not isinstance(scenarios, list):
-            scenarios = []
-        return await self.applications.page_in_scenarios(scenarios, request)
+        scenarios = await self._runtime_scenarios(runtime_id)
+        return await self.applications.page([], request, scenarios=scenarios)
 
-    @staticmethod
-    def _check_integration_system(integration_system_id: str | None) -> None:
-        # Integration systems are not registered yet, so no ID can refer to one.
-        if integration_system_id is not None:
+    async def mark_connected(self, application_id: str) -> None:
+        await self.applications.mark_connected(application_id, utcnow())
+
+    async def _runtime_scenarios(self, runtime_id: str) -> list[str]:
+        scenarios = (await self.labels.of(ObjectKind.RUNTIME, runtime_id)).get(SCENARIOS_KEY)
+        return scenarios if isinstance(scenarios, list) else []
+
+    async def _audience_scenarios(self, audience: Audience) -> list[str] | None:
+        """A runtime sees the applications of its scenarios; others are not narrowed."""
+        if audience.runtime_id is None:
+            return None
+        return await self._runtime_scenarios(audience.runtime_id)
+
+    async def _check_integration_system(self, integration_system_id: str | None) -> None:
+        if integration_system_id is None:
+            return
+        if await self.integration_systems.get(integration_system_id) is None:
             raise InvalidData(f"integration system {integration_system_id!r} does not exist")
 
 

@@ -23,6 +23,7 @@ from compass.domain.label.scenarios import (
     check_scenarios_schema,
     scenarios_schema,
 )
+from compass.domain.scenario_assignment.repository import ScenarioAssignmentRepository
 from compass.domain.validation import check_label_key
 from compass.errors import InvalidData, InvalidOperation, NotFound, NotUnique
 
@@ -60,6 +61,7 @@ class LabelDefinitionService:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
         self.definitions = LabelDefinitionRepository(session, tenant_id)
         self.labels = LabelRepository(session, tenant_id)
+        self.assignments = ScenarioAssignmentRepository(session, tenant_id)
 
     async def ensure_scenarios(self) -> LabelDefinitionRow:
         row = await self.definitions.get(SCENARIOS_KEY)
@@ -86,6 +88,8 @@ class LabelDefinitionService:
         if row is None:
             raise NotFound(f"label definition {key!r} not found")
         self._check_schema(key, schema)
+        if key == SCENARIOS_KEY:
+            await self._check_assigned_scenarios(schema)
         await self._check_existing_labels(key, schema)
         row.schema_ = schema
         await self.definitions.save(row)
@@ -112,6 +116,20 @@ class LabelDefinitionService:
         check_json_schema(schema)
         if key == SCENARIOS_KEY:
             check_scenarios_schema(schema)
+
+    async def _check_assigned_scenarios(self, schema: Any) -> None:
+        kept = set(schema["items"]["enum"])
+        used = [row for row in await self.assignments.all() if row.scenario not in kept]
+        if used:
+            raise InvalidOperation(
+                "scenarios used by automatic scenario assignments cannot be removed: "
+                + "; ".join(
+                    f"{row.scenario!r} (assigned to runtimes with {row.selector_key}="
+                    f"{row.selector_value!r})"
+                    for row in used
+                )
+                + "; delete the assignments first"
+            )
 
     async def _check_existing_labels(self, key: str, schema: Any) -> None:
         offending = [

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +12,8 @@ from compass.domain.pagination import Page, PageRequest, paginate
 from compass.domain.runtime.model import RuntimeRow
 
 __all__ = ["RuntimeRepository"]
+
+CONNECTED = "CONNECTED"
 
 
 class RuntimeRepository:
@@ -46,9 +49,25 @@ class RuntimeRepository:
         await self.session.flush()
 
     async def page(
-        self, conditions: Sequence[LabelCondition], request: PageRequest
+        self,
+        conditions: Sequence[LabelCondition],
+        request: PageRequest,
+        runtime_id: str | None = None,
     ) -> Page[RuntimeRow]:
         statement = self._base().where(
             *(self.labels.matching(ObjectKind.RUNTIME, RuntimeRow.id, c) for c in conditions)
         )
+        if runtime_id is not None:
+            statement = statement.where(RuntimeRow.id == runtime_id)
         return await paginate(self.session, statement, RuntimeRow, request)
+
+    async def mark_connected(self, runtime_id: str, now: datetime) -> None:
+        await self.session.execute(
+            sa.update(RuntimeRow)
+            .where(
+                RuntimeRow.tenant_id == self.tenant_id,
+                RuntimeRow.id == runtime_id,
+                RuntimeRow.status_condition != CONNECTED,
+            )
+            .values(status_condition=CONNECTED, status_timestamp=now)
+        )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compass.db import utcnow
+from compass.domain.audience import EVERYONE, Audience
 from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY
@@ -15,6 +16,7 @@ from compass.domain.pagination import Page, PageRequest
 from compass.domain.runtime.commands import RuntimeCommand
 from compass.domain.runtime.model import RuntimeRow
 from compass.domain.runtime.repository import RuntimeRepository
+from compass.domain.scenario_assignment.service import ScenarioAssignmentService
 from compass.errors import NotFound, NotUnique
 
 __all__ = ["RuntimeLabels", "RuntimeService"]
@@ -27,6 +29,7 @@ class RuntimeService:
         self.tenant_id = tenant_id
         self.runtimes = RuntimeRepository(session, tenant_id)
         self.labels = LabelService(session, tenant_id)
+        self.assignments = ScenarioAssignmentService(session, tenant_id)
 
     async def register(self, command: RuntimeCommand) -> RuntimeRow:
         if await self.runtimes.name_taken(command.name):
@@ -43,6 +46,7 @@ class RuntimeService:
             )
         )
         await self.labels.set_many(ObjectKind.RUNTIME, row.id, command.labels or {})
+        await self.assignments.apply_to_runtime(row.id)
         return row
 
     async def update(self, runtime_id: str, command: RuntimeCommand) -> RuntimeRow:
@@ -64,6 +68,7 @@ class RuntimeService:
             await self.labels.replace(
                 ObjectKind.RUNTIME, row.id, command.labels, keep=(SCENARIOS_KEY,)
             )
+            await self.assignments.apply_to_runtime(row.id)
         return row
 
     async def unregister(self, runtime_id: str) -> RuntimeRow:
@@ -71,7 +76,9 @@ class RuntimeService:
         await self.runtimes.delete(row)
         return row
 
-    async def get(self, runtime_id: str) -> RuntimeRow | None:
+    async def get(self, runtime_id: str, audience: Audience = EVERYONE) -> RuntimeRow | None:
+        if audience.runtime_id not in (None, runtime_id) or audience.application_id:
+            return None
         return await self.runtimes.get(runtime_id)
 
     async def get_existing(self, runtime_id: str) -> RuntimeRow:
@@ -81,9 +88,16 @@ class RuntimeService:
         return row
 
     async def list(
-        self, conditions: Sequence[LabelCondition], request: PageRequest
+        self,
+        conditions: Sequence[LabelCondition],
+        request: PageRequest,
+        audience: Audience = EVERYONE,
     ) -> Page[RuntimeRow]:
-        return await self.runtimes.page(conditions, request)
+        """A runtime sees only itself."""
+        return await self.runtimes.page(conditions, request, audience.runtime_id)
+
+    async def mark_connected(self, runtime_id: str) -> None:
+        await self.runtimes.mark_connected(runtime_id, utcnow())
 
 
 class RuntimeLabels:
@@ -95,7 +109,9 @@ class RuntimeLabels:
 
     async def set(self, runtime_id: str, key: str, value: object):
         await self.runtimes.get_existing(runtime_id)
-        return await self.labels.set(ObjectKind.RUNTIME, runtime_id, key, value)
+        row = await self.labels.set(ObjectKind.RUNTIME, runtime_id, key, value)
+        await self.runtimes.assignments.apply_to_runtime(runtime_id)
+        return row
 
     async def delete(self, runtime_id: str, key: str):
         await self.runtimes.get_existing(runtime_id)

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.domain.application.model import ApplicationRow
+from compass.domain.integration_system.model import IntegrationSystemRow
+from compass.domain.pagination import Page, PageRequest, paginate
+
+__all__ = ["IntegrationSystemRepository"]
+
+
+class IntegrationSystemRepository:
+    """Integration systems are global: no tenant filter here."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _base(self) -> sa.Select[tuple[IntegrationSystemRow]]:
+        return sa.select(IntegrationSystemRow)
+
+    async def get(self, integration_system_id: str) -> IntegrationSystemRow | None:
+        return await self.session.scalar(
+            self._base().where(IntegrationSystemRow.id == integration_system_id)
+        )
+
+    async def name_taken(self, name: str, except_id: str | None = None) -> bool:
+        statement = sa.select(IntegrationSystemRow.id).where(IntegrationSystemRow.name == name)
+        if except_id is not None:
+            statement = statement.where(IntegrationSystemRow.id != except_id)
+        return await self.session.scalar(statement) is not None
+
+    async def add(self, row: IntegrationSystemRow) -> IntegrationSystemRow:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def save(self, row: IntegrationSystemRow) -> None:
+        await self.session.flush()
+
+    async def delete(self, row: IntegrationSystemRow) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    async def detach_applications(self, integration_system_id: str) -> None:
+        """Clears the reference in every tenant's applications that point here."""
+        await self.session.execute(
+            sa.update(ApplicationRow)
+            .where(ApplicationRow.integration_system_id == integration_system_id)
+            .values(integration_system_id=None)
+            .execution_options(synchronize_session="fetch")
+        )
+
+    async def page(self, request: PageRequest) -> Page[IntegrationSystemRow]:
+        return await paginate(self.session, self._base(), IntegrationSystemRow, request)

@@ -1,0 +1,60 @@
+"""Integration systems: services that act on applications for many tenants."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from compass.db import utcnow
+from compass.domain.integration_system.commands import IntegrationSystemCommand
+from compass.domain.integration_system.model import IntegrationSystemRow
+from compass.domain.integration_system.repository import IntegrationSystemRepository
+from compass.domain.pagination import Page, PageRequest
+from compass.errors import NotFound, NotUnique
+
+__all__ = ["IntegrationSystemService"]
+
+
+class IntegrationSystemService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.integration_systems = IntegrationSystemRepository(session)
+
+    async def register(self, command: IntegrationSystemCommand) -> IntegrationSystemRow:
+        await self._check_name_free(command.name)
+        return await self.integration_systems.add(
+            IntegrationSystemRow(
+                name=command.name, description=command.description, created_at=utcnow()
+            )
+        )
+
+    async def update(
+        self, integration_system_id: str, command: IntegrationSystemCommand
+    ) -> IntegrationSystemRow:
+        row = await self.get_existing(integration_system_id)
+        await self._check_name_free(command.name, except_id=integration_system_id)
+        row.name = command.name
+        row.description = command.description
+        await self.integration_systems.save(row)
+        return row
+
+    async def unregister(self, integration_system_id: str) -> IntegrationSystemRow:
+        """Applications managed by the system stay, without the reference."""
+        row = await self.get_existing(integration_system_id)
+        await self.integration_systems.detach_applications(row.id)
+        await self.integration_systems.delete(row)
+        return row
+
+    async def get(self, integration_system_id: str) -> IntegrationSystemRow | None:
+        return await self.integration_systems.get(integration_system_id)
+
+    async def get_existing(self, integration_system_id: str) -> IntegrationSystemRow:
+        row = await self.integration_systems.get(integration_system_id)
+        if row is None:
+            raise NotFound.of("integration system", integration_system_id)
+        return row
+
+    async def list(self, request: PageRequest) -> Page[IntegrationSystemRow]:
+        return await self.integration_systems.page(request)
+
+    async def _check_name_free(self, name: str, except_id: str | None = None) -> None:
+        if await self.integration_systems.name_taken(name, except_id=except_id):
+            raise NotUnique(f"an integration system named {name!r} already exists")
