@@ -36,6 +36,7 @@ from compass.resolvers.scenario_assignment import (
 from compass.resolvers.system_auth import SystemAuthMutation
 from compass.resolvers.tenant import TenantQuery
 from compass.resolvers.webhook import WebhookMutation
+from compass.schema.common import LabelInput
 from compass.schema.scalars import SCALAR_MAP
 
 __all__ = ["build_schema", "CompassSchema"]
@@ -93,5 +94,7 @@ def build_schema() -> CompassSchema:
         query=Query,
         mutation=Mutation,
         extensions=[ErrorPresenter, OperationGuard],
+        # Part of the Compass contract though no operation takes it yet.
+        types=[LabelInput],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
     )

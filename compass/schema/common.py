@@ -6,7 +6,7 @@ import strawberry
 
 from compass.schema.scalars import Any, PageCursor
 
-__all__ = ["PageInfo", "Pageable", "Label", "LabelFilter"]
+__all__ = ["PageInfo", "Pageable", "Label", "LabelFilter", "LabelInput"]
 
 
 @strawberry.type(description="Where a page starts and ends, and whether more follows.")
@@ -26,6 +26,12 @@ class Pageable:
 
 @strawberry.type(description="A key with its JSON value, attached to an object.")
 class Label:
+    key: str
+    value: Any
+
+
+@strawberry.input(description="A label to set: a key and its JSON value.")
+class LabelInput:
     key: str
     value: Any
 

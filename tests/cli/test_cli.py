@@ -13,6 +13,7 @@ from pathlib import Path
 import jwt
 import pytest
 from alembic.script import ScriptDirectory
+from cryptography import x509
 from typer.testing import CliRunner
 
 from compass import migrate
@@ -195,3 +196,35 @@ def test_schema_command_prints_the_sdl(runner):
     result = runner.invoke(app, ["schema"])
     assert result.exit_code == 0, result.output
     assert result.stdout == build_schema().as_str() + "\n"
+
+
+def test_ca_export_prints_the_ca_created_in_the_data_dir(runner, tmp_path: Path):
+    result = runner.invoke(app, ["ca", "export", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    certificate = x509.load_pem_x509_certificate(result.stdout.encode())
+    assert certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert (tmp_path / "ca.crt").read_text() == result.stdout
+    assert (tmp_path / "ca.key").stat().st_mode & 0o777 == 0o600
+    again = runner.invoke(app, ["ca", "export", "--data-dir", str(tmp_path)])
+    assert again.stdout == result.stdout
+
+
+def test_ca_export_uses_a_given_ca(runner, tmp_path: Path):
+    first = tmp_path / "first"
+    runner.invoke(app, ["ca", "export", "--data-dir", str(first)])
+    result = runner.invoke(
+        app,
+        [
+            "ca",
+            "export",
+            "--data-dir",
+            str(tmp_path / "other"),
+            "--ca-cert",
+            str(first / "ca.crt"),
+            "--ca-key",
+            str(first / "ca.key"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (first / "ca.crt").read_text()
+    assert not (tmp_path / "other" / "ca.crt").exists()

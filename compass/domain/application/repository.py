@@ -12,23 +12,19 @@ from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY
 from compass.domain.pagination import Page, PageRequest, paginate
+from compass.domain.repository import TenantRepository
 
 __all__ = ["ApplicationRepository", "CONNECTED"]
 
 CONNECTED = "CONNECTED"
 
 
-class ApplicationRepository:
+class ApplicationRepository(TenantRepository[ApplicationRow]):
+    row_type = ApplicationRow
+
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
+        super().__init__(session, tenant_id)
         self.labels = LabelRepository(session, tenant_id)
-
-    def _base(self) -> sa.Select[tuple[ApplicationRow]]:
-        return sa.select(ApplicationRow).where(ApplicationRow.tenant_id == self.tenant_id)
-
-    async def get(self, application_id: str) -> ApplicationRow | None:
-        return await self.session.scalar(self._base().where(ApplicationRow.id == application_id))
 
     async def name_taken(self, name: str) -> bool:
         found = await self.session.scalar(
@@ -37,18 +33,6 @@ class ApplicationRepository:
             )
         )
         return found is not None
-
-    async def add(self, row: ApplicationRow) -> ApplicationRow:
-        self.session.add(row)
-        await self.session.flush()
-        return row
-
-    async def save(self, row: ApplicationRow) -> None:
-        await self.session.flush()
-
-    async def delete(self, row: ApplicationRow) -> None:
-        await self.session.delete(row)
-        await self.session.flush()
 
     def _visible(
         self, application_id: str | None, scenarios: Sequence[str] | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, Generic, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +16,7 @@ from compass.domain.bundle.model import (
     EventDefinitionRow,
     FetchRequestRow,
 )
+from compass.domain.repository import TenantRepository
 
 __all__ = ["BundleRepository", "ContentRepository", "FetchRequestRepository", "OWNER_COLUMNS"]
 
@@ -29,37 +30,8 @@ OWNER_COLUMNS: dict[type, str] = {
 }
 
 
-class _TenantRows(Generic[Row]):
-    row_type: type[Row]
+class _ChildRows(TenantRepository[Row]):
     parent_column: str
-
-    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
-
-    def _base(self) -> sa.Select[Any]:
-        return sa.select(self.row_type).where(self.row_type.tenant_id == self.tenant_id)
-
-    async def get(self, row_id: str) -> Row | None:
-        return await self.session.scalar(self._base().where(self.row_type.id == row_id))
-
-    async def by_ids(self, ids: Sequence[str]) -> dict[str, Row]:
-        if not ids:
-            return {}
-        rows = await self.session.scalars(self._base().where(self.row_type.id.in_(list(ids))))
-        return {row.id: row for row in rows}
-
-    async def add(self, row: Row) -> Row:
-        self.session.add(row)
-        await self.session.flush()
-        return row
-
-    async def save(self, row: Row) -> None:
-        await self.session.flush()
-
-    async def delete(self, row: Row) -> None:
-        await self.session.delete(row)
-        await self.session.flush()
 
     async def for_parents(
         self, parent_ids: Sequence[str], group: str | None = None
@@ -80,12 +52,12 @@ class _TenantRows(Generic[Row]):
         return result
 
 
-class BundleRepository(_TenantRows[BundleRow]):
+class BundleRepository(_ChildRows[BundleRow]):
     row_type = BundleRow
     parent_column = "app_id"
 
 
-class ContentRepository(_TenantRows[Row]):
+class ContentRepository(_ChildRows[Row]):
     """API definitions, event definitions or documents, by the row type given."""
 
     parent_column = "bundle_id"

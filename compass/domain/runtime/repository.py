@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.domain.pagination import Page, PageRequest, paginate
+from compass.domain.repository import TenantRepository
 from compass.domain.runtime.model import RuntimeRow
 
 __all__ = ["RuntimeRepository"]
@@ -16,17 +17,12 @@ __all__ = ["RuntimeRepository"]
 CONNECTED = "CONNECTED"
 
 
-class RuntimeRepository:
+class RuntimeRepository(TenantRepository[RuntimeRow]):
+    row_type = RuntimeRow
+
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
-        self.session = session
-        self.tenant_id = tenant_id
+        super().__init__(session, tenant_id)
         self.labels = LabelRepository(session, tenant_id)
-
-    def _base(self) -> sa.Select[tuple[RuntimeRow]]:
-        return sa.select(RuntimeRow).where(RuntimeRow.tenant_id == self.tenant_id)
-
-    async def get(self, runtime_id: str) -> RuntimeRow | None:
-        return await self.session.scalar(self._base().where(RuntimeRow.id == runtime_id))
 
     async def name_taken(self, name: str, except_id: str | None = None) -> bool:
         statement = sa.select(RuntimeRow.id).where(
@@ -35,18 +31,6 @@ class RuntimeRepository:
         if except_id is not None:
             statement = statement.where(RuntimeRow.id != except_id)
         return await self.session.scalar(statement) is not None
-
-    async def add(self, row: RuntimeRow) -> RuntimeRow:
-        self.session.add(row)
-        await self.session.flush()
-        return row
-
-    async def save(self, row: RuntimeRow) -> None:
-        await self.session.flush()
-
-    async def delete(self, row: RuntimeRow) -> None:
-        await self.session.delete(row)
-        await self.session.flush()
 
     async def page(
         self,

@@ -1,0 +1,46 @@
+"""The base of every tenant-scoped repository: each statement starts from one
+query filtered by tenant, so no repository can forget the filter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+__all__ = ["TenantRepository"]
+
+Row = TypeVar("Row")
+
+
+class TenantRepository(Generic[Row]):
+    row_type: type[Row]
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
+
+    def _base(self) -> sa.Select[Any]:
+        return sa.select(self.row_type).where(self.row_type.tenant_id == self.tenant_id)
+
+    async def get(self, row_id: str) -> Row | None:
+        return await self.session.scalar(self._base().where(self.row_type.id == row_id))
+
+    async def by_ids(self, ids: Sequence[str]) -> dict[str, Row]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(self._base().where(self.row_type.id.in_(list(ids))))
+        return {row.id: row for row in rows}
+
+    async def add(self, row: Row) -> Row:
+        self.session.add(row)
+        await self.session.flush()
+        return row
+
+    async def save(self, row: Row) -> None:
+        await self.session.flush()
+
+    async def delete(self, row: Row) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
