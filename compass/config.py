@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -97,6 +98,14 @@ class Settings(BaseSettings):
             if text.startswith("["):
                 return json.loads(text)
             return [name.strip() for name in text.split(",") if name.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_networks(cls, value: list[str]) -> list[str]:
+        """A typo here would refuse every forwarded certificate: fail at start instead."""
+        for network in value:
+            ipaddress.ip_network(network, strict=False)
         return value
 
     def sqlalchemy_url(self) -> str:

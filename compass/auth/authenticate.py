@@ -122,10 +122,11 @@ async def resolve_tenant(
     may only name that one."""
     bound = await tenants.resolve(principal.tenant) if principal.tenant else None
     if header:
-        chosen = await tenants.resolve(header)
-        if bound is not None and chosen.id != bound.id:
+        # Compared before any lookup: a bound credential learns nothing about
+        # which other tenants exist.
+        if bound is not None and header not in (bound.id, bound.external_id):
             raise Unauthorized(f"the credential is not valid for tenant {header!r}")
-        return chosen
+        return bound if bound is not None else await tenants.resolve(header)
     if bound is None:
         raise TenantRequired("this operation needs a tenant: send the Tenant header")
     return bound

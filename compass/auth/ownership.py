@@ -11,34 +11,35 @@ __all__ = ["SELF_SERVICE_MUTATIONS", "OWN_QUERIES"]
 _APP = ObjectType.APPLICATION
 _BUNDLE = ObjectType.BUNDLE
 
-# mutation name -> (Python argument name, type of the object it names);
+# mutation name -> (GraphQL argument name, as the guard receives it, and the
+# type of the object it names);
 # None: the operation acts on the caller by construction.
 SELF_SERVICE_MUTATIONS: dict[ConsumerType, dict[str, tuple[str, ObjectType] | None]] = {
     ConsumerType.APPLICATION: {
         "updateApplication": ("id", _APP),
-        "setApplicationLabel": ("application_id", _APP),
-        "deleteApplicationLabel": ("application_id", _APP),
-        "addWebhook": ("application_id", _APP),
-        "updateWebhook": ("webhook_id", ObjectType.WEBHOOK),
-        "deleteWebhook": ("webhook_id", ObjectType.WEBHOOK),
-        "addBundle": ("application_id", _APP),
+        "setApplicationLabel": ("applicationID", _APP),
+        "deleteApplicationLabel": ("applicationID", _APP),
+        "addWebhook": ("applicationID", _APP),
+        "updateWebhook": ("webhookID", ObjectType.WEBHOOK),
+        "deleteWebhook": ("webhookID", ObjectType.WEBHOOK),
+        "addBundle": ("applicationID", _APP),
         "updateBundle": ("id", _BUNDLE),
         "deleteBundle": ("id", _BUNDLE),
-        "addAPIDefinitionToBundle": ("bundle_id", _BUNDLE),
+        "addAPIDefinitionToBundle": ("bundleID", _BUNDLE),
         "updateAPIDefinition": ("id", ObjectType.API_DEFINITION),
         "deleteAPIDefinition": ("id", ObjectType.API_DEFINITION),
-        "refetchAPISpec": ("api_id", ObjectType.API_DEFINITION),
-        "addEventDefinitionToBundle": ("bundle_id", _BUNDLE),
+        "refetchAPISpec": ("apiID", ObjectType.API_DEFINITION),
+        "addEventDefinitionToBundle": ("bundleID", _BUNDLE),
         "updateEventDefinition": ("id", ObjectType.EVENT_DEFINITION),
         "deleteEventDefinition": ("id", ObjectType.EVENT_DEFINITION),
-        "refetchEventDefinitionSpec": ("event_id", ObjectType.EVENT_DEFINITION),
-        "addDocumentToBundle": ("bundle_id", _BUNDLE),
+        "refetchEventDefinitionSpec": ("eventID", ObjectType.EVENT_DEFINITION),
+        "addDocumentToBundle": ("bundleID", _BUNDLE),
         "deleteDocument": ("id", ObjectType.DOCUMENT),
     },
     ConsumerType.RUNTIME: {
         "updateRuntime": ("id", ObjectType.RUNTIME),
-        "setRuntimeLabel": ("runtime_id", ObjectType.RUNTIME),
-        "deleteRuntimeLabel": ("runtime_id", ObjectType.RUNTIME),
+        "setRuntimeLabel": ("runtimeID", ObjectType.RUNTIME),
+        "deleteRuntimeLabel": ("runtimeID", ObjectType.RUNTIME),
         "registerRuntimeContext": None,
         "updateRuntimeContext": None,
         "unregisterRuntimeContext": None,
