@@ -3,10 +3,12 @@ that names the object each one touches. Anything else is refused to them."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from compass.auth.principal import ConsumerType
 from compass.domain.ownership import ObjectType
 
-__all__ = ["SELF_SERVICE_MUTATIONS", "OWN_QUERIES"]
+__all__ = ["OWN_QUERIES", "SELF_SERVICE_MUTATIONS", "label_keys_touched"]
 
 _APP = ObjectType.APPLICATION
 _BUNDLE = ObjectType.BUNDLE
@@ -62,3 +64,18 @@ OWN_QUERIES: dict[ConsumerType, frozenset[str]] = {
         }
     ),
 }
+
+
+def label_keys_touched(operation: str, arguments: dict[str, Any]) -> set[str]:
+    """Label keys a self-service mutation sets or deletes. Scenarios decide what
+    a runtime may read, so their owners may not change their own."""
+    if operation in {
+        "setApplicationLabel",
+        "deleteApplicationLabel",
+        "setRuntimeLabel",
+        "deleteRuntimeLabel",
+    }:
+        return {str(arguments["key"])}
+    if operation == "updateRuntime":
+        return set((arguments.get("in") or {}).get("labels") or {})
+    return set()

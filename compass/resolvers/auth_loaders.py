@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
+from compass.auth.principal import ConsumerType
 from compass.domain.system_auth.service import OwnerKind, SystemAuthService
 from compass.resolvers.convert import system_auth_to_type
 from compass.schema.system_auth import SystemAuth
@@ -24,6 +25,10 @@ class AuthLoaders:
 
     def _auths_of(self, kind: OwnerKind) -> Callable[[Sequence[str]], Awaitable[list]]:
         async def load(owner_ids: Sequence[str]) -> list[list[SystemAuth]]:
+            principal = await self._context.principal()
+            if principal.consumer_type is ConsumerType.RUNTIME and kind is OwnerKind.APPLICATION:
+                # Runtimes read the applications of their scenarios, not their credentials.
+                return [[] for _ in owner_ids]
             url = self._context.state.settings.oauth_token_url()
             async with self._context.db() as session:
                 found = await SystemAuthService(session).of_owners(kind, owner_ids)

@@ -10,10 +10,11 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 from compass.auth.consumers import CONNECTOR_OPERATIONS, WRITING_QUERIES
-from compass.auth.ownership import OWN_QUERIES, SELF_SERVICE_MUTATIONS
+from compass.auth.ownership import OWN_QUERIES, SELF_SERVICE_MUTATIONS, label_keys_touched
 from compass.auth.principal import ConsumerType, Principal
 from compass.auth.scopes import TENANTLESS_OPERATIONS, required_scopes
 from compass.domain.application.service import ApplicationService
+from compass.domain.label.scenarios import SCENARIOS_KEY
 from compass.domain.ownership import ObjectType, owning_application
 from compass.domain.runtime.service import RuntimeService
 from compass.errors import InsufficientScopes, NotFound, Unauthorized
@@ -76,6 +77,8 @@ class OperationGuard(SchemaExtension):
         target = SELF_SERVICE_MUTATIONS[kind].get(name, _MISSING)
         if target is _MISSING:
             raise refusal
+        if SCENARIOS_KEY in label_keys_touched(name, kwargs):
+            raise Unauthorized(f"{kind.value.lower()} callers may not change their scenarios")
         if target is None:
             return
         argument, object_type = target

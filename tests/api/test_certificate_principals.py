@@ -313,6 +313,12 @@ async def test_runtime_sees_applications_of_its_scenarios(proxy):
     assert {a["id"] for a in page["data"]} == {shop, both}
     assert (await me.data(APPLICATION, {"id": bank}))["application"] is None
     assert (await me.data(APPLICATION, {"id": shop}))["application"]["name"] == "shop"
+    auths_query = "query($id: ID!) { application(id: $id) { auths { id } } }"
+    await proxy.data(
+        "mutation($id: ID!) { requestOneTimeTokenForApplication(id: $id) { token } }", {"id": shop}
+    )
+    assert len((await proxy.data(auths_query, {"id": shop}))["application"]["auths"]) == 1
+    assert (await me.data(auths_query, {"id": shop}))["application"]["auths"] == []
     names = {
         a["name"]
         for a in (await me.data(FOR_RUNTIME, {"id": runtime_id}))["applicationsForRuntime"]["data"]
@@ -348,6 +354,49 @@ async def test_runtime_cannot_modify_another_runtime(proxy):
     other = (await proxy.data(RUNTIME, {"id": other_id}))["runtime"]
     assert other["name"] == "other"
     assert "x" not in (other["labels"] or {})
+
+
+async def test_runtime_cannot_change_its_own_scenarios(proxy):
+    await add_scenarios(proxy, "SHOP")
+    await register_application(proxy, "shop", {"labels": {"scenarios": ["SHOP"]}})
+    runtime_id, me = await paired_runtime(proxy, "cluster", ["DEFAULT"])
+    await unauthorized(
+        me,
+        'mutation($id: ID!) { setRuntimeLabel(runtimeID: $id, key: "scenarios", '
+        'value: ["DEFAULT", "SHOP"]) { key } }',
+        {"id": runtime_id},
+        because="may not change their scenarios",
+    )
+    await unauthorized(
+        me,
+        'mutation($id: ID!) { deleteRuntimeLabel(runtimeID: $id, key: "scenarios") { key } }',
+        {"id": runtime_id},
+        because="may not change their scenarios",
+    )
+    await unauthorized(
+        me,
+        'mutation($id: ID!) { updateRuntime(id: $id, in: {name: "cluster", '
+        'labels: {scenarios: ["SHOP"]}}) { id } }',
+        {"id": runtime_id},
+        because="may not change their scenarios",
+    )
+    runtime = (await proxy.data(RUNTIME, {"id": runtime_id}))["runtime"]
+    assert runtime["labels"]["scenarios"] == ["DEFAULT"]
+    assert (await me.data(APPLICATIONS))["applications"]["totalCount"] == 0
+
+
+async def test_application_cannot_change_its_own_scenarios(proxy):
+    await add_scenarios(proxy, "SHOP")
+    app_id, me = await paired_application(proxy)
+    await unauthorized(
+        me,
+        'mutation($id: ID!) { setApplicationLabel(applicationID: $id, key: "scenarios", '
+        'value: ["SHOP"]) { key } }',
+        {"id": app_id},
+        because="may not change their scenarios",
+    )
+    labels = await proxy.data("query($id: ID!) { application(id: $id) { labels } }", {"id": app_id})
+    assert labels["application"]["labels"]["scenarios"] == ["DEFAULT"]
 
 
 async def test_runtime_cannot_ask_for_applications_of_another_runtime(proxy):
