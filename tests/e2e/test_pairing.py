@@ -117,6 +117,22 @@ def test_token_announces_the_connector_and_encodes_itself(
     assert token["legacyConnectorURL"] == f"{token['connectorURL']}?token={token['token']}"
 
 
+def test_legacy_connector_url_works_and_its_token_stays_out_of_the_log(
+    server: Server, admin: AdminClient, public: httpx.Client
+) -> None:
+    token = _one_time_token(admin, _register(admin, "legacy-url"))
+    response = public.post(
+        token["legacyConnectorURL"],
+        json={"query": "{ configuration() { certificateSigningRequestInfo { subject } } }"},
+    )
+    assert response.status_code == 200
+    subject = response.json()["data"]["configuration"]["certificateSigningRequestInfo"]["subject"]
+    assert subject.startswith("O=Org,")
+    log = server.output()
+    assert "/connector/graphql?token=[redacted]" in log
+    assert token["token"] not in log
+
+
 def test_application_pairs_acts_only_on_itself_renews_and_revokes(
     server: Server, admin: AdminClient, public: httpx.Client, tmp_path: Path
 ) -> None:
