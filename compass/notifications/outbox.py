@@ -49,6 +49,8 @@ class OutboxRepository:
             sa.update(OutboxRow)
             .where(OutboxRow.id == row.id, OutboxRow.available_at == row.available_at)
             .values(available_at=now + lease, attempts=OutboxRow.attempts + 1)
+            # `row` keeps the values it was read with; the worker counts from them.
+            .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1
 

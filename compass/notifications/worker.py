@@ -109,7 +109,7 @@ class OutboxWorker:
             await session.commit()
 
     async def _failed(self, row: OutboxRow, error: Exception) -> None:
-        attempts = row.attempts + 1
+        attempts = row.attempts + 1  # the claim counted this attempt in the table
         message = f"{type(error).__name__}: {error}"
         async with self._sessions() as session:
             repository = OutboxRepository(session)
