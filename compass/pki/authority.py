@@ -8,12 +8,8 @@ presented certificate is ours. What a requester may obtain is decided in
 
 from __future__ import annotations
 
-import fcntl
 import ipaddress
-import os
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from compass.errors import Unauthorized
-from compass.pki.files import write_private_file
+from compass.pki.files import file_lock, write_key_and_certificate
 
 __all__ = [
     "CA_CERT_FILE",
@@ -32,15 +28,12 @@ __all__ = [
     "CertificateAuthority",
     "CertificateAuthorityError",
     "Clock",
-    "file_lock",
-    "write_key_and_certificate",
 ]
 
 CA_CERT_FILE = "ca.crt"
 CA_KEY_FILE = "ca.key"
 CA_VALIDITY = timedelta(days=3650)
 CLOCK_SKEW = timedelta(minutes=1)
-LOCK_TIMEOUT_SECONDS = 30.0
 
 Clock = Callable[[], datetime]
 SigningKey = (
@@ -340,46 +333,3 @@ def _create_files(cert_file: Path, key_file: Path, now: datetime) -> None:
         cert_file,
         certificate.public_bytes(serialization.Encoding.PEM),
     )
-
-
-def write_key_and_certificate(
-    key_file: Path, key_pem: bytes, cert_file: Path, cert_pem: bytes
-) -> None:
-    """Write a key (0600) and its certificate (0644), each atomically.
-
-    The certificate is staged before the key is written, so the time in which the
-    two files do not belong together is two renames; callers hold `file_lock`.
-    """
-    staged_cert = cert_file.with_name(f".{cert_file.name}.{os.getpid()}.tmp")
-    descriptor = os.open(staged_cert, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.fchmod(descriptor, 0o644)
-        os.write(descriptor, cert_pem)
-    finally:
-        os.close(descriptor)
-    write_private_file(key_file, key_pem)
-    os.replace(staged_cert, cert_file)
-
-
-@contextmanager
-def file_lock(path: Path, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Serialise writers of key files across processes; the kernel drops the lock if one dies."""
-    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise CertificateAuthorityError(
-                        f"timed out after {timeout:.0f}s waiting for {path}"
-                    ) from None
-                time.sleep(0.05)
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
-    finally:
-        os.close(descriptor)

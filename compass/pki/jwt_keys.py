@@ -7,7 +7,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from compass.pki.files import write_private_file
+from compass.pki.files import file_lock, write_private_file
 
 __all__ = ["load_or_create_signing_key", "load_signing_key"]
 
@@ -20,16 +20,17 @@ def load_signing_key(path: Path) -> Ed25519PrivateKey:
 
 
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Processes starting together on one data directory end with the same key."""
     if path.exists():
         return load_signing_key(path)
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    try:
-        write_private_file(path, pem)
-    except FileExistsError:
-        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path.with_name(f".{path.name}.lock")):
+        if not path.exists():
+            key = Ed25519PrivateKey.generate()
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+            write_private_file(path, pem)
     return load_signing_key(path)

@@ -17,12 +17,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
-from compass.pki.authority import (
-    CertificateAuthority,
-    Clock,
-    file_lock,
-    write_key_and_certificate,
-)
+from compass.pki.authority import CertificateAuthority, Clock
+from compass.pki.files import file_lock, write_key_and_certificate
 
 __all__ = [
     "DEFAULT_SERVER_LIFETIME",
