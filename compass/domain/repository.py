@@ -4,12 +4,15 @@ query filtered by tenant, so no repository can forget the filter."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["TenantRepository"]
+__all__ = ["CONNECTED", "ConnectableRepository", "TenantRepository"]
+
+CONNECTED = "CONNECTED"
 
 Row = TypeVar("Row")
 
@@ -44,3 +47,23 @@ class TenantRepository(Generic[Row]):
     async def delete(self, row: Row) -> None:
         await self.session.delete(row)
         await self.session.flush()
+
+
+class ConnectableRepository(TenantRepository[Row]):
+    """Applications and runtimes: their status turns CONNECTED on first contact."""
+
+    async def mark_connected(self, row_id: str, now: datetime) -> bool:
+        """Reads first, so the frequent case (already connected) writes nothing."""
+        status = await self.session.scalar(
+            sa.select(self.row_type.status_condition).where(
+                self.row_type.tenant_id == self.tenant_id, self.row_type.id == row_id
+            )
+        )
+        if status is None or status == CONNECTED:
+            return False
+        await self.session.execute(
+            sa.update(self.row_type)
+            .where(self.row_type.tenant_id == self.tenant_id, self.row_type.id == row_id)
+            .values(status_condition=CONNECTED, status_timestamp=now)
+        )
+        return True

@@ -100,7 +100,8 @@ class OperationGuard(SchemaExtension):
         tenant_id = await context.tenant_id()
         async with context.db() as session:
             if principal.consumer_type is ConsumerType.APPLICATION:
-                await ApplicationService(session, tenant_id).mark_connected(principal.consumer_id)
+                service = ApplicationService(session, tenant_id)
             else:
-                await RuntimeService(session, tenant_id).mark_connected(principal.consumer_id)
-            await session.commit()
+                service = RuntimeService(session, tenant_id)
+            if await service.mark_connected(principal.consumer_id):
+                await session.commit()

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,14 +11,12 @@ from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY
 from compass.domain.pagination import Page, PageRequest, paginate
-from compass.domain.repository import TenantRepository
+from compass.domain.repository import ConnectableRepository
 
-__all__ = ["ApplicationRepository", "CONNECTED"]
-
-CONNECTED = "CONNECTED"
+__all__ = ["ApplicationRepository"]
 
 
-class ApplicationRepository(TenantRepository[ApplicationRow]):
+class ApplicationRepository(ConnectableRepository[ApplicationRow]):
     row_type = ApplicationRow
 
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
@@ -72,17 +69,6 @@ class ApplicationRepository(TenantRepository[ApplicationRow]):
         self, application_id: str, scenarios: Sequence[str] | None
     ) -> ApplicationRow | None:
         return await self.session.scalar(self._visible(application_id, scenarios))
-
-    async def mark_connected(self, application_id: str, now: datetime) -> None:
-        await self.session.execute(
-            sa.update(ApplicationRow)
-            .where(
-                ApplicationRow.tenant_id == self.tenant_id,
-                ApplicationRow.id == application_id,
-                ApplicationRow.status_condition != CONNECTED,
-            )
-            .values(status_condition=CONNECTED, status_timestamp=now)
-        )
 
     async def add_webhook(self, row: WebhookRow) -> WebhookRow:
         self.session.add(row)

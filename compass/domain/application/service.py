@@ -128,8 +128,8 @@ class ApplicationService:
         scenarios = await self._runtime_scenarios(runtime_id)
         return await self.applications.page([], request, scenarios=scenarios)
 
-    async def mark_connected(self, application_id: str) -> None:
-        await self.applications.mark_connected(application_id, utcnow())
+    async def mark_connected(self, application_id: str) -> bool:
+        return await self.applications.mark_connected(application_id, utcnow())
 
     async def _runtime_scenarios(self, runtime_id: str) -> list[str]:
         scenarios = (await self.labels.of(ObjectKind.RUNTIME, runtime_id)).get(SCENARIOS_KEY)

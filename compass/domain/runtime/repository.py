@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,15 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.domain.pagination import Page, PageRequest, paginate
-from compass.domain.repository import TenantRepository
+from compass.domain.repository import ConnectableRepository
 from compass.domain.runtime.model import RuntimeRow
 
 __all__ = ["RuntimeRepository"]
 
-CONNECTED = "CONNECTED"
 
-
-class RuntimeRepository(TenantRepository[RuntimeRow]):
+class RuntimeRepository(ConnectableRepository[RuntimeRow]):
     row_type = RuntimeRow
 
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
@@ -44,14 +41,3 @@ class RuntimeRepository(TenantRepository[RuntimeRow]):
         if runtime_id is not None:
             statement = statement.where(RuntimeRow.id == runtime_id)
         return await paginate(self.session, statement, RuntimeRow, request)
-
-    async def mark_connected(self, runtime_id: str, now: datetime) -> None:
-        await self.session.execute(
-            sa.update(RuntimeRow)
-            .where(
-                RuntimeRow.tenant_id == self.tenant_id,
-                RuntimeRow.id == runtime_id,
-                RuntimeRow.status_condition != CONNECTED,
-            )
-            .values(status_condition=CONNECTED, status_timestamp=now)
-        )

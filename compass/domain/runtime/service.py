@@ -96,8 +96,8 @@ class RuntimeService:
         """A runtime sees only itself."""
         return await self.runtimes.page(conditions, request, audience.runtime_id)
 
-    async def mark_connected(self, runtime_id: str) -> None:
-        await self.runtimes.mark_connected(runtime_id, utcnow())
+    async def mark_connected(self, runtime_id: str) -> bool:
+        return await self.runtimes.mark_connected(runtime_id, utcnow())
 
 
 class RuntimeLabels:
