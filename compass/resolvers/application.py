@@ -35,19 +35,16 @@ class ApplicationQuery:
     ) -> ApplicationPage:
         conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
         request = PageRequest.of(first, after)
-        tenant_id = await info.context.tenant_id()
         audience = await info.context.audience()
-        async with info.context.db() as session:
-            service = ApplicationService(session, tenant_id)
-            page = await service.list(conditions, request, audience)
+        page = await info.context.run(
+            ApplicationService, lambda service: service.list(conditions, request, audience)
+        )
         return page_of(ApplicationPage, page, application_to_type)
 
     @strawberry.field
     async def application(self, info: Info, id: strawberry.ID) -> Application | None:
-        tenant_id = await info.context.tenant_id()
         audience = await info.context.audience()
-        async with info.context.db() as session:
-            row = await ApplicationService(session, tenant_id).get(id, audience)
+        row = await info.context.run(ApplicationService, lambda service: service.get(id, audience))
         return None if row is None else application_to_type(row)
 
     @strawberry.field(description="Applications sharing at least one scenario with the runtime.")
@@ -59,11 +56,10 @@ class ApplicationQuery:
         after: PageCursor | None = None,
     ) -> ApplicationPage:
         request = PageRequest.of(first, after)
-        tenant_id = await info.context.tenant_id()
         audience = await info.context.audience()
-        async with info.context.db() as session:
-            service = ApplicationService(session, tenant_id)
-            page = await service.for_runtime(runtime_id, request, audience)
+        page = await info.context.run(
+            ApplicationService, lambda service: service.for_runtime(runtime_id, request, audience)
+        )
         return page_of(ApplicationPage, page, application_to_type)
 
 
@@ -74,9 +70,7 @@ class ApplicationMutation:
         self, info: Info, in_: Annotated[ApplicationRegisterInput, strawberry.argument(name="in")]
     ) -> Application:
         command = register_application_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ApplicationService(session, tenant_id).register(command)
+        row = await info.context.run(ApplicationService, lambda service: service.register(command))
         return application_to_type(row)
 
     @strawberry.mutation
@@ -87,19 +81,17 @@ class ApplicationMutation:
         in_: Annotated[ApplicationUpdateInput, strawberry.argument(name="in")],
     ) -> Application:
         command = update_application_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ApplicationService(session, tenant_id).update(id, command)
+        row = await info.context.run(
+            ApplicationService, lambda service: service.update(id, command)
+        )
         return application_to_type(row)
 
     @strawberry.mutation
     async def unregister_application(self, info: Info, id: strawberry.ID) -> Application:
-        tenant_id = await info.context.tenant_id()
         # The answer shows what was deleted: load its nested data first.
         await info.context.loaders.application_labels(id, None)
         await info.context.loaders.application_webhooks(id)
-        async with info.context.db() as session:
-            row = await ApplicationService(session, tenant_id).unregister(id)
+        row = await info.context.run(ApplicationService, lambda service: service.unregister(id))
         return application_to_type(row)
 
     @strawberry.mutation(description="Sets a label, replacing any value the key had.")
@@ -110,9 +102,9 @@ class ApplicationMutation:
         key: str,
         value: Any,
     ) -> Label:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ApplicationLabels(session, tenant_id).set(application_id, key, value)
+        row = await info.context.run(
+            ApplicationLabels, lambda service: service.set(application_id, key, value)
+        )
         return Label(key=row.key, value=row.value)
 
     @strawberry.mutation
@@ -122,7 +114,7 @@ class ApplicationMutation:
         application_id: AppID,
         key: str,
     ) -> Label:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ApplicationLabels(session, tenant_id).delete(application_id, key)
+        row = await info.context.run(
+            ApplicationLabels, lambda service: service.delete(application_id, key)
+        )
         return Label(key=row.key, value=row.value)

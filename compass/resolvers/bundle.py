@@ -48,9 +48,9 @@ class BundleMutation:
         in_: Annotated[BundleCreateInput, strawberry.argument(name="in")],
     ) -> Bundle:
         command = bundle_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await BundleService(session, tenant_id).add(application_id, command)
+        row = await info.context.run(
+            BundleService, lambda service: service.add(application_id, command)
+        )
         return bundle_to_type(row)
 
     @strawberry.mutation
@@ -61,16 +61,12 @@ class BundleMutation:
         in_: Annotated[BundleUpdateInput, strawberry.argument(name="in")],
     ) -> Bundle:
         command = bundle_update_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await BundleService(session, tenant_id).update(id, command)
+        row = await info.context.run(BundleService, lambda service: service.update(id, command))
         return bundle_to_type(row)
 
     @strawberry.mutation(description="Deletes the bundle with its definitions and documents.")
     async def delete_bundle(self, info: Info, id: strawberry.ID) -> Bundle:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await BundleService(session, tenant_id).delete(id)
+        row = await info.context.run(BundleService, lambda service: service.delete(id))
         return bundle_to_type(row)
 
     @strawberry.mutation(name="addAPIDefinitionToBundle")
@@ -81,10 +77,10 @@ class BundleMutation:
         in_: Annotated[APIDefinitionInput, strawberry.argument(name="in")],
     ) -> APIDefinition:
         command = api_definition_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            service = ContentService(session, tenant_id)
-            row = await service.add_definition(APIDefinitionRow, bundle_id, command)
+        row = await info.context.run(
+            ContentService,
+            lambda service: service.add_definition(APIDefinitionRow, bundle_id, command),
+        )
         return api_definition_to_type(row)
 
     @strawberry.mutation(name="updateAPIDefinition")
@@ -95,26 +91,25 @@ class BundleMutation:
         in_: Annotated[APIDefinitionInput, strawberry.argument(name="in")],
     ) -> APIDefinition:
         command = api_definition_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            service = ContentService(session, tenant_id)
-            row = await service.update_definition(APIDefinitionRow, id, command)
+        row = await info.context.run(
+            ContentService, lambda service: service.update_definition(APIDefinitionRow, id, command)
+        )
         return api_definition_to_type(row)
 
     @strawberry.mutation(name="deleteAPIDefinition")
     async def delete_api_definition(self, info: Info, id: strawberry.ID) -> APIDefinition:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ContentService(session, tenant_id).delete(APIDefinitionRow, id)
+        row = await info.context.run(
+            ContentService, lambda service: service.delete(APIDefinitionRow, id)
+        )
         return api_definition_to_type(row)
 
     @strawberry.mutation(name="refetchAPISpec", description="Downloads the specification again.")
     async def refetch_api_spec(
         self, info: Info, api_id: Annotated[strawberry.ID, strawberry.argument(name="apiID")]
     ) -> APISpec:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row, _ = await ContentService(session, tenant_id).refetch(APIDefinitionRow, api_id)
+        row, _ = await info.context.run(
+            ContentService, lambda service: service.refetch(APIDefinitionRow, api_id)
+        )
         spec = api_definition_to_type(row).spec
         assert spec is not None  # a definition with a fetch request has a spec
         return spec
@@ -127,10 +122,10 @@ class BundleMutation:
         in_: Annotated[EventDefinitionInput, strawberry.argument(name="in")],
     ) -> EventDefinition:
         command = event_definition_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            service = ContentService(session, tenant_id)
-            row = await service.add_definition(EventDefinitionRow, bundle_id, command)
+        row = await info.context.run(
+            ContentService,
+            lambda service: service.add_definition(EventDefinitionRow, bundle_id, command),
+        )
         return event_definition_to_type(row)
 
     @strawberry.mutation
@@ -141,26 +136,26 @@ class BundleMutation:
         in_: Annotated[EventDefinitionInput, strawberry.argument(name="in")],
     ) -> EventDefinition:
         command = event_definition_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            service = ContentService(session, tenant_id)
-            row = await service.update_definition(EventDefinitionRow, id, command)
+        row = await info.context.run(
+            ContentService,
+            lambda service: service.update_definition(EventDefinitionRow, id, command),
+        )
         return event_definition_to_type(row)
 
     @strawberry.mutation
     async def delete_event_definition(self, info: Info, id: strawberry.ID) -> EventDefinition:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ContentService(session, tenant_id).delete(EventDefinitionRow, id)
+        row = await info.context.run(
+            ContentService, lambda service: service.delete(EventDefinitionRow, id)
+        )
         return event_definition_to_type(row)
 
     @strawberry.mutation(description="Downloads the specification again.")
     async def refetch_event_definition_spec(
         self, info: Info, event_id: Annotated[strawberry.ID, strawberry.argument(name="eventID")]
     ) -> EventSpec:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row, _ = await ContentService(session, tenant_id).refetch(EventDefinitionRow, event_id)
+        row, _ = await info.context.run(
+            ContentService, lambda service: service.refetch(EventDefinitionRow, event_id)
+        )
         spec = event_definition_to_type(row).spec
         assert spec is not None  # a definition with a fetch request has a spec
         return spec
@@ -173,14 +168,14 @@ class BundleMutation:
         in_: Annotated[DocumentInput, strawberry.argument(name="in")],
     ) -> Document:
         command = document_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ContentService(session, tenant_id).add_document(bundle_id, command)
+        row = await info.context.run(
+            ContentService, lambda service: service.add_document(bundle_id, command)
+        )
         return document_to_type(row)
 
     @strawberry.mutation
     async def delete_document(self, info: Info, id: strawberry.ID) -> Document:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ContentService(session, tenant_id).delete(DocumentRow, id)
+        row = await info.context.run(
+            ContentService, lambda service: service.delete(DocumentRow, id)
+        )
         return document_to_type(row)

@@ -24,6 +24,7 @@ from compass.resolvers.state import AppState
 __all__ = ["Context"]
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 
 class Context:
@@ -63,6 +64,16 @@ class Context:
                     await self._session.rollback()
                     self._session.info.pop(PENDING_FLAG, None)
             raise
+
+    async def run(
+        self,
+        service: Callable[[AsyncSession, str], S],
+        work: Callable[[S], Awaitable[T]],
+    ) -> T:
+        """Calls `work` with `service` bound to this request's session and tenant."""
+        tenant_id = await self.tenant_id()
+        async with self.db() as session:
+            return await work(service(session, tenant_id))
 
     async def close(self) -> None:
         if self._session is not None:

@@ -22,9 +22,9 @@ class EventingMutation:
     async def set_default_eventing_for_application(
         self, info: Info, app_id: AppID, runtime_id: RuntimeID
     ) -> ApplicationEventingConfiguration:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            url = await EventingService(session, tenant_id).set_default(app_id, runtime_id)
+        url = await info.context.run(
+            EventingService, lambda service: service.set_default(app_id, runtime_id)
+        )
         return ApplicationEventingConfiguration(default_url=url)
 
     @strawberry.mutation(
@@ -34,7 +34,7 @@ class EventingMutation:
     async def delete_default_eventing_for_application(
         self, info: Info, app_id: AppID
     ) -> ApplicationEventingConfiguration:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            url = await EventingService(session, tenant_id).delete_default(app_id)
+        url = await info.context.run(
+            EventingService, lambda service: service.delete_default(app_id)
+        )
         return ApplicationEventingConfiguration(default_url=url)

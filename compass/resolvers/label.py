@@ -18,16 +18,12 @@ In = Annotated[LabelDefinitionInput, strawberry.argument(name="in")]
 class LabelDefinitionQuery:
     @strawberry.field
     async def label_definitions(self, info: Info) -> list[LabelDefinition]:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            rows = await LabelDefinitionService(session, tenant_id).list()
+        rows = await info.context.run(LabelDefinitionService, lambda service: service.list())
         return [label_definition_to_type(row) for row in rows]
 
     @strawberry.field
     async def label_definition(self, info: Info, key: str) -> LabelDefinition | None:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await LabelDefinitionService(session, tenant_id).get(key)
+        row = await info.context.run(LabelDefinitionService, lambda service: service.get(key))
         return None if row is None else label_definition_to_type(row)
 
 
@@ -36,9 +32,9 @@ class LabelDefinitionMutation:
     @strawberry.mutation
     async def create_label_definition(self, info: Info, in_: In) -> LabelDefinition:
         schema = parse_json_text("schema", in_.schema)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await LabelDefinitionService(session, tenant_id).create(in_.key, schema)
+        row = await info.context.run(
+            LabelDefinitionService, lambda service: service.create(in_.key, schema)
+        )
         return label_definition_to_type(row)
 
     @strawberry.mutation(
@@ -46,9 +42,9 @@ class LabelDefinitionMutation:
     )
     async def update_label_definition(self, info: Info, in_: In) -> LabelDefinition:
         schema = parse_json_text("schema", in_.schema)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await LabelDefinitionService(session, tenant_id).update(in_.key, schema)
+        row = await info.context.run(
+            LabelDefinitionService, lambda service: service.update(in_.key, schema)
+        )
         return label_definition_to_type(row)
 
     @strawberry.mutation(
@@ -57,9 +53,7 @@ class LabelDefinitionMutation:
     async def delete_label_definition(
         self, info: Info, key: str, delete_related_labels: bool | None = False
     ) -> LabelDefinition:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await LabelDefinitionService(session, tenant_id).delete(
-                key, bool(delete_related_labels)
-            )
+        row = await info.context.run(
+            LabelDefinitionService, lambda service: service.delete(key, bool(delete_related_labels))
+        )
         return label_definition_to_type(row)

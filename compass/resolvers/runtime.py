@@ -31,18 +31,16 @@ class RuntimeQuery:
     ) -> RuntimePage:
         conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
         request = PageRequest.of(first, after)
-        tenant_id = await info.context.tenant_id()
         audience = await info.context.audience()
-        async with info.context.db() as session:
-            page = await RuntimeService(session, tenant_id).list(conditions, request, audience)
+        page = await info.context.run(
+            RuntimeService, lambda service: service.list(conditions, request, audience)
+        )
         return page_of(RuntimePage, page, runtime_to_type)
 
     @strawberry.field
     async def runtime(self, info: Info, id: strawberry.ID) -> Runtime | None:
-        tenant_id = await info.context.tenant_id()
         audience = await info.context.audience()
-        async with info.context.db() as session:
-            row = await RuntimeService(session, tenant_id).get(id, audience)
+        row = await info.context.run(RuntimeService, lambda service: service.get(id, audience))
         return None if row is None else runtime_to_type(row)
 
 
@@ -51,9 +49,7 @@ class RuntimeMutation:
     @strawberry.mutation
     async def register_runtime(self, info: Info, in_: In) -> Runtime:
         command = runtime_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await RuntimeService(session, tenant_id).register(command)
+        row = await info.context.run(RuntimeService, lambda service: service.register(command))
         return runtime_to_type(row)
 
     @strawberry.mutation(
@@ -62,31 +58,25 @@ class RuntimeMutation:
     )
     async def update_runtime(self, info: Info, id: strawberry.ID, in_: In) -> Runtime:
         command = runtime_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await RuntimeService(session, tenant_id).update(id, command)
+        row = await info.context.run(RuntimeService, lambda service: service.update(id, command))
         return runtime_to_type(row)
 
     @strawberry.mutation
     async def unregister_runtime(self, info: Info, id: strawberry.ID) -> Runtime:
-        tenant_id = await info.context.tenant_id()
         await info.context.loaders.runtime_labels(id, None)
-        async with info.context.db() as session:
-            row = await RuntimeService(session, tenant_id).unregister(id)
+        row = await info.context.run(RuntimeService, lambda service: service.unregister(id))
         return runtime_to_type(row)
 
     @strawberry.mutation(description="Sets a label, replacing any value the key had.")
     async def set_runtime_label(
         self, info: Info, runtime_id: RuntimeID, key: str, value: Any
     ) -> Label:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await RuntimeLabels(session, tenant_id).set(runtime_id, key, value)
+        row = await info.context.run(
+            RuntimeLabels, lambda service: service.set(runtime_id, key, value)
+        )
         return Label(key=row.key, value=row.value)
 
     @strawberry.mutation
     async def delete_runtime_label(self, info: Info, runtime_id: RuntimeID, key: str) -> Label:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await RuntimeLabels(session, tenant_id).delete(runtime_id, key)
+        row = await info.context.run(RuntimeLabels, lambda service: service.delete(runtime_id, key))
         return Label(key=row.key, value=row.value)

@@ -45,18 +45,16 @@ class RuntimeContextQuery:
     ) -> RuntimeContextPage:
         conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
         request = PageRequest.of(first, after)
-        tenant_id = await info.context.tenant_id()
         own = await _own_runtime(info)
-        async with info.context.db() as session:
-            page = await RuntimeContextService(session, tenant_id).list(conditions, request, own)
+        page = await info.context.run(
+            RuntimeContextService, lambda service: service.list(conditions, request, own)
+        )
         return page_of(RuntimeContextPage, page, runtime_context_to_type)
 
     @strawberry.field
     async def runtime_context(self, info: Info, id: strawberry.ID) -> RuntimeContext | None:
-        tenant_id = await info.context.tenant_id()
         own = await _own_runtime(info)
-        async with info.context.db() as session:
-            row = await RuntimeContextService(session, tenant_id).get(id, own)
+        row = await info.context.run(RuntimeContextService, lambda service: service.get(id, own))
         return None if row is None else runtime_context_to_type(row)
 
 
@@ -67,12 +65,12 @@ class RuntimeContextMutation:
         self, info: Info, in_: In, runtime_id: RuntimeID = None
     ) -> RuntimeContext:
         command = runtime_context_command(in_)
-        tenant_id = await info.context.tenant_id()
         target = await _own_runtime(info) or runtime_id
         if target is None:
             raise InvalidData("runtimeID is required to register a runtime context")
-        async with info.context.db() as session:
-            row = await RuntimeContextService(session, tenant_id).register(target, command)
+        row = await info.context.run(
+            RuntimeContextService, lambda service: service.register(target, command)
+        )
         return runtime_context_to_type(row)
 
     @strawberry.mutation
@@ -80,17 +78,17 @@ class RuntimeContextMutation:
         self, info: Info, id: strawberry.ID, in_: In
     ) -> RuntimeContext:
         command = runtime_context_command(in_)
-        tenant_id = await info.context.tenant_id()
         own = await _own_runtime(info)
-        async with info.context.db() as session:
-            row = await RuntimeContextService(session, tenant_id).update(id, command, own)
+        row = await info.context.run(
+            RuntimeContextService, lambda service: service.update(id, command, own)
+        )
         return runtime_context_to_type(row)
 
     @strawberry.mutation
     async def unregister_runtime_context(self, info: Info, id: strawberry.ID) -> RuntimeContext:
-        tenant_id = await info.context.tenant_id()
         own = await _own_runtime(info)
         await info.context.loaders.runtime_context_labels(id, None)
-        async with info.context.db() as session:
-            row = await RuntimeContextService(session, tenant_id).unregister(id, own)
+        row = await info.context.run(
+            RuntimeContextService, lambda service: service.unregister(id, own)
+        )
         return runtime_context_to_type(row)

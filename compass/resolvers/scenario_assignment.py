@@ -49,20 +49,18 @@ class ScenarioAssignmentQuery:
         self, info: Info, first: int | None = MAX_PAGE_SIZE, after: PageCursor | None = None
     ) -> AutomaticScenarioAssignmentPage | None:
         request = PageRequest.of(first, after)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            page = await ScenarioAssignmentService(session, tenant_id).list(request)
+        page = await info.context.run(
+            ScenarioAssignmentService, lambda service: service.list(request)
+        )
         return page_of(AutomaticScenarioAssignmentPage, page, _to_type)
 
     @strawberry.field
     async def automatic_scenario_assignment_for_scenario(
         self, info: Info, scenario_name: str
     ) -> AutomaticScenarioAssignment | None:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ScenarioAssignmentService(session, tenant_id).get_for_scenario(
-                scenario_name
-            )
+        row = await info.context.run(
+            ScenarioAssignmentService, lambda service: service.get_for_scenario(scenario_name)
+        )
         return None if row is None else _to_type(row)
 
     @strawberry.field
@@ -70,9 +68,9 @@ class ScenarioAssignmentQuery:
         self, info: Info, selector: LabelSelectorInput
     ) -> list[AutomaticScenarioAssignment]:
         command = _selector(selector)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            rows = await ScenarioAssignmentService(session, tenant_id).for_selector(command)
+        rows = await info.context.run(
+            ScenarioAssignmentService, lambda service: service.for_selector(command)
+        )
         return [_to_type(row) for row in rows]
 
 
@@ -86,9 +84,9 @@ class ScenarioAssignmentMutation:
         self, info: Info, in_: In
     ) -> AutomaticScenarioAssignment | None:
         scenario, selector = _scenario(in_.scenario_name), _selector(in_.selector)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ScenarioAssignmentService(session, tenant_id).create(scenario, selector)
+        row = await info.context.run(
+            ScenarioAssignmentService, lambda service: service.create(scenario, selector)
+        )
         return _to_type(row)
 
     @strawberry.mutation(
@@ -98,11 +96,9 @@ class ScenarioAssignmentMutation:
     async def delete_automatic_scenario_assignment_for_scenario(
         self, info: Info, scenario_name: str
     ) -> AutomaticScenarioAssignment | None:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await ScenarioAssignmentService(session, tenant_id).delete_for_scenario(
-                scenario_name
-            )
+        row = await info.context.run(
+            ScenarioAssignmentService, lambda service: service.delete_for_scenario(scenario_name)
+        )
         return _to_type(row)
 
     @strawberry.mutation
@@ -110,7 +106,7 @@ class ScenarioAssignmentMutation:
         self, info: Info, selector: LabelSelectorInput
     ) -> list[AutomaticScenarioAssignment]:
         command = _selector(selector)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            rows = await ScenarioAssignmentService(session, tenant_id).delete_for_selector(command)
+        rows = await info.context.run(
+            ScenarioAssignmentService, lambda service: service.delete_for_selector(command)
+        )
         return [_to_type(row) for row in rows]

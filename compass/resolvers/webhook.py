@@ -33,22 +33,20 @@ class WebhookMutation:
         in_: In,
     ) -> Webhook:
         command = webhook_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await WebhookService(session, tenant_id).add(application_id, command)
+        row = await info.context.run(
+            WebhookService, lambda service: service.add(application_id, command)
+        )
         return await _to_type(info, row)
 
     @strawberry.mutation(description="Replaces type, URL and auth (no auth given removes it).")
     async def update_webhook(self, info: Info, webhook_id: WebhookID, in_: In) -> Webhook:
         command = webhook_command(in_)
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await WebhookService(session, tenant_id).update(webhook_id, command)
+        row = await info.context.run(
+            WebhookService, lambda service: service.update(webhook_id, command)
+        )
         return await _to_type(info, row)
 
     @strawberry.mutation
     async def delete_webhook(self, info: Info, webhook_id: WebhookID) -> Webhook:
-        tenant_id = await info.context.tenant_id()
-        async with info.context.db() as session:
-            row = await WebhookService(session, tenant_id).delete(webhook_id)
+        row = await info.context.run(WebhookService, lambda service: service.delete(webhook_id))
         return await _to_type(info, row)
