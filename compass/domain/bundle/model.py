@@ -33,7 +33,21 @@ class BundleRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class APIDefinitionRow(SQLModel, table=True):
+class _DefinitionFields(SQLModel):
+    """What API and event definitions share: a group, a spec and a version.
+    Typed with `sa_type` so that each table gets columns of its own."""
+
+    group_name: str | None = Field(default=None, sa_type=sa.String(36))
+    spec_data: str | None = Field(default=None, sa_type=sa.Text())
+    spec_type: str | None = Field(default=None, sa_type=sa.String(32))
+    spec_format: str | None = Field(default=None, sa_type=sa.String(16))
+    version_value: str | None = Field(default=None, sa_type=sa.String(256))
+    version_deprecated: bool | None = Field(default=None, sa_type=sa.Boolean())
+    version_deprecated_since: str | None = Field(default=None, sa_type=sa.String(256))
+    version_for_removal: bool | None = Field(default=None, sa_type=sa.Boolean())
+
+
+class APIDefinitionRow(_DefinitionFields, table=True):
     __tablename__ = "api_definitions"
     __table_args__ = (sa.Index("ix_api_definitions_bundle", "bundle_id", "created_at", "id"),)
 
@@ -43,18 +57,10 @@ class APIDefinitionRow(SQLModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     description: str | None = text_field()
     target_url: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
-    group_name: str | None = text_field(36)
-    spec_data: str | None = text_field()
-    spec_type: str | None = text_field(32)
-    spec_format: str | None = text_field(16)
-    version_value: str | None = text_field(256)
-    version_deprecated: bool | None = Field(default=None, sa_column=sa.Column(sa.Boolean()))
-    version_deprecated_since: str | None = text_field(256)
-    version_for_removal: bool | None = Field(default=None, sa_column=sa.Column(sa.Boolean()))
     created_at: datetime = timestamp_field()
 
 
-class EventDefinitionRow(SQLModel, table=True):
+class EventDefinitionRow(_DefinitionFields, table=True):
     __tablename__ = "event_definitions"
     __table_args__ = (sa.Index("ix_event_definitions_bundle", "bundle_id", "created_at", "id"),)
 
@@ -63,14 +69,6 @@ class EventDefinitionRow(SQLModel, table=True):
     bundle_id: str = parent_field("bundles")
     name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     description: str | None = text_field()
-    group_name: str | None = text_field(36)
-    spec_data: str | None = text_field()
-    spec_type: str | None = text_field(32)
-    spec_format: str | None = text_field(16)
-    version_value: str | None = text_field(256)
-    version_deprecated: bool | None = Field(default=None, sa_column=sa.Column(sa.Boolean()))
-    version_deprecated_since: str | None = text_field(256)
-    version_for_removal: bool | None = Field(default=None, sa_column=sa.Column(sa.Boolean()))
     created_at: datetime = timestamp_field()
 
 
