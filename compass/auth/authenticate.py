@@ -26,22 +26,18 @@ from compass.domain.system_auth.service import SystemAuthService
 from compass.domain.tenant.model import TenantRow
 from compass.domain.tenant.service import TenantService
 from compass.errors import TenantRequired, Unauthorized
+from compass.pki.authority import certificate_serial
 
 __all__ = [
     "Authenticator",
     "TENANT_HEADER",
     "client_certificate",
-    "certificate_serial",
     "resolve_tenant",
 ]
 
 TENANT_HEADER = "tenant"
 TLS_EXTENSION = "tls"  # ASGI scope extension our mTLS listener fills
 CLIENT_CERT_KEY = "client_cert_der"
-
-
-def certificate_serial(certificate: x509.Certificate) -> str:
-    return format(certificate.serial_number, "x")
 
 
 def _trusted_proxy(settings: Settings, host: str | None) -> bool:

@@ -28,6 +28,7 @@ __all__ = [
     "CertificateAuthority",
     "CertificateAuthorityError",
     "Clock",
+    "certificate_serial",
 ]
 
 CA_CERT_FILE = "ca.crt"
@@ -42,6 +43,11 @@ SigningKey = (
     | ed25519.Ed25519PrivateKey
     | ed448.Ed448PrivateKey
 )
+
+
+def certificate_serial(certificate: x509.Certificate) -> str:
+    """How issued certificates are recorded and looked up: the serial in hex."""
+    return format(certificate.serial_number, "x")
 
 
 class CertificateAuthorityError(ValueError):

@@ -24,6 +24,7 @@ from compass.domain.system_auth.model import CertificateRow, SystemAuthRow
 from compass.domain.system_auth.repository import CertificateRepository
 from compass.domain.system_auth.service import CONNECTOR_PURPOSE, CSR_PURPOSE, SystemAuthService
 from compass.errors import InvalidOperation, Unauthorized
+from compass.pki.authority import certificate_serial
 from compass.pki.policy import check_csr, load_csr, subject_from_string
 
 __all__ = ["CertificateBundle", "ConnectorService", "CsrInfo", "SubjectTemplate"]
@@ -130,7 +131,7 @@ class ConnectorService:
     async def _record(self, certificate: x509.Certificate, system_auth_id: str) -> None:
         await self.certificates.add(
             CertificateRow(
-                serial=format(certificate.serial_number, "x"),
+                serial=certificate_serial(certificate),
                 system_auth_id=system_auth_id,
                 fingerprint=certificate.fingerprint(hashes.SHA256()).hex(),
                 not_after=certificate.not_valid_after_utc,
