@@ -15,7 +15,7 @@ from compass.domain.bundle.service import BundleService
 from compass.domain.integration_system.repository import IntegrationSystemRepository
 from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import ObjectKind
-from compass.domain.label.scenarios import DEFAULT_SCENARIO, SCENARIOS_KEY
+from compass.domain.label.scenarios import DEFAULT_SCENARIO, SCENARIOS_KEY, scenario_names
 from compass.domain.label.service import LabelService
 from compass.domain.pagination import Page, PageRequest
 from compass.domain.runtime.repository import RuntimeRepository
@@ -132,8 +132,8 @@ class ApplicationService:
         return await self.applications.mark_connected(application_id, utcnow())
 
     async def _runtime_scenarios(self, runtime_id: str) -> list[str]:
-        scenarios = (await self.labels.of(ObjectKind.RUNTIME, runtime_id)).get(SCENARIOS_KEY)
-        return scenarios if isinstance(scenarios, list) else []
+        labels = await self.labels.of(ObjectKind.RUNTIME, runtime_id)
+        return scenario_names(labels.get(SCENARIOS_KEY))
 
     async def _audience_scenarios(self, audience: Audience) -> list[str] | None:
         """A runtime sees the applications of its scenarios; others are not narrowed."""

@@ -24,7 +24,7 @@ from compass.domain.eventing.repository import (
     RuntimeFacts,
 )
 from compass.domain.label.repository import LabelRepository, ObjectKind
-from compass.domain.label.scenarios import SCENARIOS_KEY
+from compass.domain.label.scenarios import SCENARIOS_KEY, scenario_names
 from compass.domain.runtime.repository import RuntimeRepository
 from compass.errors import InvalidData, NotFound
 
@@ -51,7 +51,7 @@ def _application_url(gateway: str, application_name: str) -> str:
 
 
 def _scenarios(value: Any) -> set[str]:
-    return {s for s in value if isinstance(s, str)} if isinstance(value, list) else set()
+    return set(scenario_names(value))
 
 
 def _default_runtime(

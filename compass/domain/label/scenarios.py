@@ -6,11 +6,22 @@ from typing import Any
 
 from compass.errors import InvalidData
 
-__all__ = ["SCENARIOS_KEY", "DEFAULT_SCENARIO", "scenarios_schema", "check_scenarios_schema"]
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "SCENARIOS_KEY",
+    "check_scenarios_schema",
+    "scenario_names",
+    "scenarios_schema",
+]
 
 SCENARIOS_KEY = "scenarios"
 DEFAULT_SCENARIO = "DEFAULT"
 _SCENARIO_PATTERN = r"^[A-Za-z0-9]([-_A-Za-z0-9\s]*[A-Za-z0-9])?$"
+
+
+def scenario_names(value: Any) -> list[str]:
+    """The scenarios in a `scenarios` label value (empty when there is none)."""
+    return [name for name in value if isinstance(name, str)] if isinstance(value, list) else []
 
 
 def scenarios_schema(names: list[str]) -> dict[str, Any]:

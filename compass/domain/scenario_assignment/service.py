@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compass.db import utcnow
 from compass.domain.label.model import LabelRow
 from compass.domain.label.repository import LabelRepository, ObjectKind
-from compass.domain.label.scenarios import SCENARIOS_KEY
+from compass.domain.label.scenarios import SCENARIOS_KEY, scenario_names
 from compass.domain.label.service import LabelService
 from compass.domain.pagination import Page, PageRequest
 from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
@@ -31,10 +31,6 @@ __all__ = ["LabelSelector", "ScenarioAssignmentService"]
 class LabelSelector:
     key: str
     value: str
-
-
-def _scenarios(value: Any) -> list[str]:
-    return list(value) if isinstance(value, list) else []
 
 
 class ScenarioAssignmentService:
@@ -113,7 +109,7 @@ class ScenarioAssignmentService:
         }
 
     async def _add(self, runtime_id: str, current: Any, scenarios: Sequence[str]) -> None:
-        existing = _scenarios(current)
+        existing = scenario_names(current)
         merged = existing + [s for s in scenarios if s not in existing]
         if merged != existing:
             await self.labels.set(ObjectKind.RUNTIME, runtime_id, SCENARIOS_KEY, merged)
@@ -121,7 +117,7 @@ class ScenarioAssignmentService:
     async def _delete(self, row: ScenarioAssignmentRow) -> None:
         runtime_ids = await self.assignments.runtimes_matching(row.selector_key, row.selector_value)
         for label in (await self._scenario_labels(runtime_ids)).values():
-            remaining = [s for s in _scenarios(label.value) if s != row.scenario]
+            remaining = [s for s in scenario_names(label.value) if s != row.scenario]
             if not remaining:
                 await self.label_rows.delete(label)
             elif remaining != label.value:
