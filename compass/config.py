@@ -53,8 +53,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Extra names (DNS or IP) for the server certificate, separated by commas.",
     )
-    client_certificate_validity_days: int = Field(
-        90, description="Days a client certificate signed by the Connector stays valid."
+    client_certificate_validity_days: float = Field(
+        90,
+        gt=0,
+        description="Days a client certificate signed by the Connector stays valid "
+        "(fractions allowed: 0.01 is under 15 minutes).",
     )
     mtls_port: int = Field(3443, description="Port of the mutual-TLS listener.")
     mtls_public_url: str | None = Field(

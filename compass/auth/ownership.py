@@ -3,12 +3,14 @@ that names the object each one touches. Anything else is refused to them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from compass.auth.principal import ConsumerType
+from compass.domain.label.scenarios import SCENARIOS_KEY, scenario_names
 from compass.domain.ownership import ObjectType
 
-__all__ = ["OWN_QUERIES", "SELF_SERVICE_MUTATIONS", "label_keys_touched"]
+__all__ = ["OWN_QUERIES", "SELF_SERVICE_MUTATIONS", "ScenariosWrite", "scenarios_written"]
 
 _APP = ObjectType.APPLICATION
 _BUNDLE = ObjectType.BUNDLE
@@ -66,16 +68,29 @@ OWN_QUERIES: dict[ConsumerType, frozenset[str]] = {
 }
 
 
-def label_keys_touched(operation: str, arguments: dict[str, Any]) -> set[str]:
-    """Label keys a self-service mutation sets or deletes. Scenarios decide what
-    a runtime may read, so their owners may not change their own."""
-    if operation in {
-        "setApplicationLabel",
-        "deleteApplicationLabel",
-        "setRuntimeLabel",
-        "deleteRuntimeLabel",
-    }:
-        return {str(arguments["key"])}
+def scenarios_written(operation: str, arguments: dict[str, Any]) -> ScenariosWrite | None:
+    """The `scenarios` value a self-service mutation would write (None: it does not
+    touch them). Scenarios decide what a runtime may read, so their owners may
+    not change their own; writing back the value they hold is no change."""
+    key = arguments.get("key")
+    if operation in {"setApplicationLabel", "setRuntimeLabel"} and key == SCENARIOS_KEY:
+        return ScenariosWrite(scenario_names(arguments.get("value")))
+    if operation in {"deleteApplicationLabel", "deleteRuntimeLabel"} and key == SCENARIOS_KEY:
+        return ScenariosWrite(None)
     if operation == "updateRuntime":
-        return set((arguments.get("in") or {}).get("labels") or {})
-    return set()
+        labels = (arguments.get("in") or {}).get("labels") or {}
+        if SCENARIOS_KEY in labels:
+            return ScenariosWrite(scenario_names(labels[SCENARIOS_KEY]))
+    return None
+
+
+@dataclass(frozen=True)
+class ScenariosWrite:
+    """The scenarios a mutation sets, or None when it deletes the label."""
+
+    names: list[str] | None
+
+    def changes(self, current: Any) -> bool:
+        if self.names is None:
+            return current is not None
+        return current is None or sorted(self.names) != sorted(scenario_names(current))

@@ -10,11 +10,13 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 from compass.auth.consumers import CONNECTOR_OPERATIONS, WRITING_QUERIES
-from compass.auth.ownership import OWN_QUERIES, SELF_SERVICE_MUTATIONS, label_keys_touched
+from compass.auth.ownership import OWN_QUERIES, SELF_SERVICE_MUTATIONS, scenarios_written
 from compass.auth.principal import ConsumerType, Principal
 from compass.auth.scopes import TENANTLESS_OPERATIONS, required_scopes
 from compass.domain.application.service import ApplicationService
+from compass.domain.label.repository import ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY
+from compass.domain.label.service import LabelService
 from compass.domain.ownership import ObjectType, owning_application
 from compass.domain.runtime.service import RuntimeService
 from compass.errors import InsufficientScopes, NotFound, Unauthorized
@@ -22,6 +24,10 @@ from compass.errors import InsufficientScopes, NotFound, Unauthorized
 __all__ = ["OperationGuard"]
 
 _ROOTS = ("Query", "Mutation")
+_LABELLED_KINDS = {
+    ConsumerType.APPLICATION: ObjectKind.APPLICATION,
+    ConsumerType.RUNTIME: ObjectKind.RUNTIME,
+}
 _MISSING = object()
 
 
@@ -77,10 +83,18 @@ class OperationGuard(SchemaExtension):
         target = SELF_SERVICE_MUTATIONS[kind].get(name, _MISSING)
         if target is _MISSING:
             raise refusal
-        if SCENARIOS_KEY in label_keys_touched(name, kwargs):
-            raise Unauthorized(f"{kind.value.lower()} callers may not change their scenarios")
-        if target is None:
-            return
+        if target is not None:
+            await self._check_owner(context, principal, target, kwargs, refusal)
+        await self._check_scenarios_kept(context, principal, name, kwargs)
+
+    async def _check_owner(
+        self,
+        context: Any,
+        principal: Principal,
+        target: tuple[str, ObjectType],
+        kwargs: dict,
+        refusal: Unauthorized,
+    ) -> None:
         argument, object_type = target
         object_id = str(kwargs[argument])
         if object_type is ObjectType.RUNTIME:
@@ -93,6 +107,23 @@ class OperationGuard(SchemaExtension):
                 raise NotFound.of(object_type.value.replace("_", " "), object_id)
         if owner != principal.consumer_id:
             raise refusal
+
+    async def _check_scenarios_kept(
+        self, context: Any, principal: Principal, name: str, kwargs: dict
+    ) -> None:
+        written = scenarios_written(name, kwargs)
+        if written is None:
+            return
+        kind = _LABELLED_KINDS[principal.consumer_type]
+        tenant_id = await context.tenant_id()
+        async with context.db() as session:
+            current = await LabelService(session, tenant_id).value(
+                kind, principal.consumer_id, SCENARIOS_KEY
+            )
+        if written.changes(current):
+            raise Unauthorized(
+                f"{principal.consumer_type.value.lower()} callers may not change their scenarios"
+            )
 
     async def _mark_connected(self, context: Any, principal: Principal) -> None:
         """The first authenticated call of an application or runtime connects it,

@@ -385,6 +385,33 @@ async def test_runtime_cannot_change_its_own_scenarios(proxy):
     assert (await me.data(APPLICATIONS))["applications"]["totalCount"] == 0
 
 
+async def test_runtime_may_write_back_the_scenarios_it_has(proxy):
+    """What a Kyma runtime agent does: updateRuntime with its current labels."""
+    await add_scenarios(proxy, "SHOP")
+    runtime_id, me = await paired_runtime(proxy, "cluster", ["DEFAULT", "SHOP"])
+    updated = await me.data(
+        'mutation($id: ID!) { updateRuntime(id: $id, in: {name: "cluster", '
+        'labels: {scenarios: ["SHOP", "DEFAULT"], region: "eu"}, statusCondition: CONNECTED}) '
+        "{ labels status { condition } } }",
+        {"id": runtime_id},
+    )
+    assert updated["updateRuntime"]["labels"]["region"] == "eu"
+    assert sorted(updated["updateRuntime"]["labels"]["scenarios"]) == ["DEFAULT", "SHOP"]
+    assert updated["updateRuntime"]["status"]["condition"] == "CONNECTED"
+    await me.data(
+        'mutation($id: ID!) { setRuntimeLabel(runtimeID: $id, key: "scenarios", '
+        'value: ["DEFAULT", "SHOP"]) { key } }',
+        {"id": runtime_id},
+    )
+    await unauthorized(
+        me,
+        'mutation($id: ID!) { updateRuntime(id: $id, in: {name: "cluster", '
+        'labels: {scenarios: ["DEFAULT"]}}) { id } }',
+        {"id": runtime_id},
+        because="may not change their scenarios",
+    )
+
+
 async def test_application_cannot_change_its_own_scenarios(proxy):
     await add_scenarios(proxy, "SHOP")
     app_id, me = await paired_application(proxy)

@@ -179,6 +179,11 @@ class LabelService:
         await self.labels.delete(row)
         return row
 
+    async def value(self, kind: ObjectKind, object_id: str, key: str) -> Any:
+        """The value of one label; None when the object has no such label."""
+        row = await self.labels.get(kind, object_id, key)
+        return None if row is None else row.value
+
     async def of(self, kind: ObjectKind, object_id: str) -> dict[str, Any]:
         rows = await self.labels.for_objects(kind, [object_id])
         return {row.key: row.value for row in rows.get(object_id, [])}
