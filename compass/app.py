@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -26,13 +27,24 @@ from compass.notifications.worker import Handler, OutboxWorker
 from compass.oauth import token_endpoint
 from compass.pki.authority import CertificateAuthority
 from compass.pki.jwt_keys import load_or_create_signing_key
+from compass.provisioner.providers import Provider
+from compass.provisioner.providers.command import CommandProvider
+from compass.provisioner.providers.local import LocalProvider
+from compass.provisioner.service import STEP_KIND
+from compass.provisioner.steps import OperationRunner, StepSettings
+from compass.provisioner.supervisor import AgentSupervisor
 from compass.resolvers.context import Context
 from compass.resolvers.schema import build_schema
 from compass.resolvers.state import AppState
 
 __all__ = ["create_app", "GRAPHQL_PATHS"]
 
-GRAPHQL_PATHS = ("/graphql", "/director/graphql", "/connector/graphql")
+GRAPHQL_PATHS = (
+    "/graphql",
+    "/director/graphql",
+    "/connector/graphql",
+    "/provisioner/graphql",
+)
 
 
 class CompassGraphQL(GraphQL):
@@ -54,8 +66,36 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "database": "reachable"})
 
 
-def _outbox_handlers(sessions: Any, http: httpx.AsyncClient) -> dict[str, Handler]:
-    return {FETCH_KIND: SpecFetcher(sessions, http)}
+def _outbox_handlers(
+    settings: Settings, sessions: Any, http: httpx.AsyncClient, supervisor: AgentSupervisor
+) -> dict[str, Handler]:
+    return {
+        FETCH_KIND: SpecFetcher(sessions, http),
+        STEP_KIND: _operation_runner(settings, sessions, supervisor),
+    }
+
+
+def _operation_runner(
+    settings: Settings, sessions: Any, supervisor: AgentSupervisor
+) -> OperationRunner:
+    providers: dict[str, Provider] = {
+        "local": LocalProvider(supervisor),
+        "command": CommandProvider(
+            settings.provisioner_command, settings.provisioner_command_timeout
+        ),
+    }
+    step_settings = StepSettings(
+        connector_url=settings.connector_url(),
+        token_lifetime=timedelta(minutes=settings.runtime_token_minutes),
+        agent_wait=timedelta(seconds=settings.provisioner_agent_wait_seconds),
+    )
+    return OperationRunner(sessions, providers, step_settings)
+
+
+def _outbox_leases(settings: Settings) -> dict[str, timedelta]:
+    """A provisioning step may run the provider's command: hold it for that long."""
+    step = max(settings.outbox_lease_seconds, settings.provisioner_command_timeout + 30)
+    return {STEP_KIND: timedelta(seconds=step)}
 
 
 def create_app(
@@ -71,7 +111,17 @@ def create_app(
         http = httpx.AsyncClient(
             transport=http_transport, timeout=settings.http_timeout, follow_redirects=True
         )
-        outbox = OutboxWorker(sessions, _outbox_handlers(sessions, http))
+        supervisor = AgentSupervisor(
+            sessions,
+            settings.runtimes_dir(),
+            lease=timedelta(seconds=settings.supervisor_lease_seconds),
+        )
+        outbox = OutboxWorker(
+            sessions,
+            _outbox_handlers(settings, sessions, http, supervisor),
+            lease=timedelta(seconds=settings.outbox_lease_seconds),
+            leases=_outbox_leases(settings),
+        )
         authority = CertificateAuthority.load_or_create(
             settings.data_dir, settings.ca_cert, settings.ca_key
         )
@@ -81,10 +131,12 @@ def create_app(
         )
         await ensure_default_tenant(sessions)
         outbox.start()
+        supervisor.start()
         try:
             yield
         finally:
             await outbox.stop()
+            await supervisor.stop()
             await http.aclose()
             await engine.dispose()
 

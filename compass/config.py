@@ -6,7 +6,7 @@ import ipaddress
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -92,6 +92,46 @@ class Settings(BaseSettings):
     csr_province: str = Field("province", description="ST of client certificate subjects.")
     csr_country: str = Field("DE", description="C of client certificate subjects.")
 
+    outbox_lease_seconds: float = Field(
+        120,
+        gt=0,
+        description="Seconds a server process holds a side effect it took from the outbox; "
+        "after a crash another process (or the restarted one) runs it after that time.",
+    )
+    provisioner_default_provider: Literal["local", "command"] = Field(
+        "local",
+        description="Provider of provisionRuntime when the input names none: local (a runtime "
+        "agent process supervised by the server) or command.",
+    )
+    provisioner_command: Path | None = Field(
+        None,
+        description="Executable of the command provider; it gets the operation as JSON on "
+        "stdin, and its exit status is the result.",
+    )
+    provisioner_command_timeout: float = Field(
+        600, gt=0, description="Seconds the command provider's executable may run."
+    )
+    provisioner_agent_wait_seconds: float = Field(
+        300,
+        gt=0,
+        description="Seconds provisioning waits for the runtime agent's first "
+        "certificate-authenticated call before the operation fails.",
+    )
+    agent_disconnected_after_seconds: float = Field(
+        60,
+        gt=0,
+        description="A runtime whose agent made no call for this long is Disconnected.",
+    )
+    agent_sync_interval: float = Field(
+        10, gt=0, description="Seconds between configuration pulls of local runtime agents."
+    )
+    supervisor_lease_seconds: float = Field(
+        15,
+        gt=0,
+        description="Seconds a server process holds the supervision of a local agent; another "
+        "process takes it over when the holder has not renewed it for this long.",
+    )
+
     @field_validator("tls_sans", "trusted_proxies", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
@@ -127,6 +167,10 @@ class Settings(BaseSettings):
 
     def oauth_token_url(self) -> str:
         return f"{self.public_base_url()}/oauth2/token"
+
+    def runtimes_dir(self) -> Path:
+        """Where the local provider keeps each runtime's agent configuration and state."""
+        return self.data_dir / "runtimes"
 
     def connector_url(self) -> str:
         return f"{self.public_base_url()}/connector/graphql"

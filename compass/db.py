@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from compass.errors import CompassError, InvalidData, NotUnique
+from compass.errors import CompassError, InvalidData, InvalidOperation, NotUnique
 
 __all__ = [
     "UTCDateTime",
@@ -89,9 +89,22 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# Constraints that state a rule of their own (PostgreSQL names the index,
+# SQLite the columns).
+_CONSTRAINT_REFUSALS = (
+    (
+        ("uq_provisioning_operations_active", "provisioning_operations.runtime_id"),
+        lambda: InvalidOperation("the runtime already has an operation in progress"),
+    ),
+)
+
+
 def integrity_error_to_compass(error: IntegrityError) -> CompassError:
     """The one place where driver constraint errors become Compass errors."""
     text = str(error.orig).lower()
+    for markers, refusal in _CONSTRAINT_REFUSALS:
+        if any(marker in text for marker in markers):
+            return refusal()
     if "unique" in text or "duplicate" in text:
         return NotUnique("an object with these unique values already exists")
     if "foreign key" in text:

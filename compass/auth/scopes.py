@@ -38,6 +38,9 @@ REQUIRED_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
         "integrationSystem": (_IS_READ,),
         "applicationTemplates": (_AT_READ,),
         "applicationTemplate": (_AT_READ,),
+        # The Runtime Provisioner's, which upstream guards outside the Director.
+        "runtimeStatus": (_RT_READ,),
+        "runtimeOperationStatus": (_RT_READ,),
     },
     "Mutation": {
         "requestOneTimeTokenForApplication": (_APP_WRITE,),
@@ -92,6 +95,11 @@ REQUIRED_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
         "updateApplicationTemplate": (_AT_WRITE,),
         "deleteApplicationTemplate": (_AT_WRITE,),
         "registerApplicationFromTemplate": (_APP_WRITE,),
+        "provisionRuntime": (_RT_WRITE,),
+        "upgradeRuntime": (_RT_WRITE,),
+        "deprovisionRuntime": (_RT_WRITE,),
+        "rollBackUpgradeOperation": (_RT_WRITE,),
+        "reconnectRuntimeAgent": (_RT_WRITE,),
     },
 }
 

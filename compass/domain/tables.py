@@ -19,6 +19,7 @@ from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
 from compass.domain.system_auth.model import CertificateRow, OneTimeTokenRow, SystemAuthRow
 from compass.domain.tenant.model import TenantRow
 from compass.notifications.model import OutboxRow
+from compass.provisioner.model import OperationRow, ProvisionedRuntimeRow
 
 __all__ = [
     "APIDefinitionRow",
@@ -32,7 +33,9 @@ __all__ = [
     "FetchRequestRow",
     "IntegrationSystemRow",
     "OneTimeTokenRow",
+    "OperationRow",
     "OutboxRow",
+    "ProvisionedRuntimeRow",
     "ScenarioAssignmentRow",
     "SystemAuthRow",
     "LabelDefinitionRow",

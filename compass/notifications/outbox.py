@@ -22,8 +22,14 @@ __all__ = ["enqueue", "OutboxRepository", "PENDING_FLAG"]
 PENDING_FLAG = "compass.outbox.pending"
 
 
-async def enqueue(session: AsyncSession, kind: str, payload: dict[str, Any]) -> OutboxRow:
-    row = OutboxRow(kind=kind, payload=payload, available_at=utcnow())
+async def enqueue(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
+    delay: timedelta = timedelta(0),
+) -> OutboxRow:
+    """`delay`: the row becomes due that much later (a step that waits for something)."""
+    row = OutboxRow(kind=kind, payload=payload, available_at=utcnow() + delay)
     session.add(row)
     await session.flush()
     session.info[PENDING_FLAG] = True

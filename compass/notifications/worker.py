@@ -35,6 +35,7 @@ class OutboxWorker:
         clock: Callable[[], datetime] = utcnow,
         poll_interval: float = 2.0,
         lease: timedelta = timedelta(minutes=2),
+        leases: Mapping[str, timedelta] | None = None,
         max_attempts: int = 6,
         batch: int = 20,
     ) -> None:
@@ -43,6 +44,8 @@ class OutboxWorker:
         self._clock = clock
         self._poll_interval = poll_interval
         self._lease = lease
+        # Kinds whose handlers may run longer than `lease` hold their rows longer.
+        self._leases = dict(leases or {})
         self._max_attempts = max_attempts
         self._batch = batch
         self._wake = asyncio.Event()
@@ -90,7 +93,7 @@ class OutboxWorker:
             claimed = [
                 row
                 for row in await repository.due(now, self._batch)
-                if await repository.claim(row, now, self._lease)
+                if await repository.claim(row, now, self._leases.get(row.kind, self._lease))
             ]
             await session.commit()
         return claimed

@@ -174,6 +174,7 @@ def runtime_to_type(row: RuntimeRow) -> Runtime:
         status=RuntimeStatus(
             condition=RuntimeStatusCondition(row.status_condition),
             timestamp=Timestamp(row.status_timestamp),
+            runtime_id=row.id,
         ),
         metadata=RuntimeMetadata(creation_timestamp=Timestamp(row.created_at)),
     )

@@ -5,6 +5,7 @@ unit of work (commit once on success, else roll back)."""
 from __future__ import annotations
 
 import inspect
+from datetime import timedelta
 from typing import Any
 
 from strawberry.extensions import SchemaExtension
@@ -18,7 +19,7 @@ from compass.domain.label.repository import ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY
 from compass.domain.label.service import LabelService
 from compass.domain.ownership import ObjectType, owning_application
-from compass.domain.runtime.service import RuntimeService
+from compass.domain.runtime.service import SEEN_REFRESH, RuntimeService
 from compass.errors import InsufficientScopes, NotFound, Unauthorized
 
 __all__ = ["OperationGuard"]
@@ -29,6 +30,12 @@ _LABELLED_KINDS = {
     ConsumerType.RUNTIME: ObjectKind.RUNTIME,
 }
 _MISSING = object()
+
+
+def _seen_refresh(settings: Any) -> timedelta:
+    """How stale a runtime's "last seen" may get: well within the time after
+    which its agent counts as disconnected."""
+    return min(SEEN_REFRESH, timedelta(seconds=settings.agent_disconnected_after_seconds / 4))
 
 
 async def _await(value: Any) -> Any:
@@ -131,8 +138,12 @@ class OperationGuard(SchemaExtension):
         tenant_id = await context.tenant_id()
         async with context.db() as session:
             if principal.consumer_type is ConsumerType.APPLICATION:
-                service = ApplicationService(session, tenant_id)
+                changed = await ApplicationService(session, tenant_id).mark_connected(
+                    principal.consumer_id
+                )
             else:
-                service = RuntimeService(session, tenant_id)
-            if await service.mark_connected(principal.consumer_id):
+                changed = await RuntimeService(session, tenant_id).mark_connected(
+                    principal.consumer_id, _seen_refresh(context.state.settings)
+                )
+            if changed:
                 await session.commit()

@@ -13,6 +13,7 @@ from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.resolvers.auth_loaders import AuthLoaders
 from compass.resolvers.bundle_loaders import BundleLoaders
 from compass.resolvers.convert import webhook_to_type
+from compass.resolvers.provisioner_loaders import ProvisionerLoaders
 from compass.schema.application import Webhook
 
 if TYPE_CHECKING:
@@ -29,10 +30,11 @@ def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:
     return {key: labels[key]} if key in labels else {}
 
 
-class Loaders(BundleLoaders, AuthLoaders):
+class Loaders(BundleLoaders, AuthLoaders, ProvisionerLoaders):
     def __init__(self, context: Context) -> None:
         BundleLoaders.__init__(self, context)
         AuthLoaders.__init__(self, context)
+        ProvisionerLoaders.__init__(self, context)
         self._labels = {kind: DataLoader(self._labels_of(kind)) for kind in ObjectKind}
         self._webhooks = DataLoader(self._load_webhooks)
         self._event_urls = DataLoader(self._load_event_urls)

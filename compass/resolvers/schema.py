@@ -1,4 +1,4 @@
-"""Assembles the one schema: Director and Connector operations."""
+"""Assembles the one schema: Director, Connector and Provisioner operations."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from compass.resolvers.integration_system import (
 )
 from compass.resolvers.label import LabelDefinitionMutation, LabelDefinitionQuery
 from compass.resolvers.normalize import drop_empty_argument_lists
+from compass.resolvers.provisioner import ProvisionerMutation, ProvisionerQuery
 from compass.resolvers.runtime import RuntimeMutation, RuntimeQuery
 from compass.resolvers.runtime_context import RuntimeContextMutation, RuntimeContextQuery
 from compass.resolvers.scenario_assignment import (
@@ -55,6 +56,7 @@ Query = merge_types(
         ApplicationTemplateQuery,
         IntegrationSystemQuery,
         ConnectorQuery,
+        ProvisionerQuery,
     ),
 )
 Mutation = merge_types(
@@ -72,6 +74,7 @@ Mutation = merge_types(
         IntegrationSystemMutation,
         SystemAuthMutation,
         ConnectorMutation,
+        ProvisionerMutation,
     ),
 )
 

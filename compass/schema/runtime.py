@@ -9,6 +9,7 @@ import strawberry
 
 from compass.schema.common import Pageable, PageInfo
 from compass.schema.eventing import RuntimeEventingConfiguration
+from compass.schema.provisioner import OperationStatus, RuntimeConfig, RuntimeConnectionStatus
 from compass.schema.scalars import Labels, Timestamp
 from compass.schema.system_auth import SystemAuth
 
@@ -36,10 +37,33 @@ class RuntimeStatusCondition(enum.Enum):
     FAILED = "FAILED"
 
 
-@strawberry.type
+@strawberry.type(
+    description="The runtime's status in the Director and, for runtimes the provisioner "
+    "created, its last operation, agent connection and configuration (one type serves "
+    "both `Runtime.status` and `runtimeStatus`)."
+)
 class RuntimeStatus:
     condition: RuntimeStatusCondition
     timestamp: Timestamp
+    runtime_id: strawberry.Private[str]
+
+    @strawberry.field(description="The newest provisioner operation on the runtime.")
+    async def last_operation_status(
+        self, info: strawberry.Info[Context, None]
+    ) -> OperationStatus | None:
+        return await info.context.loaders.last_operation_status(self.runtime_id)
+
+    @strawberry.field(description="Whether the runtime's agent calls in.")
+    async def runtime_connection_status(
+        self, info: strawberry.Info[Context, None]
+    ) -> RuntimeConnectionStatus | None:
+        return await info.context.loaders.runtime_connection_status(self.runtime_id)
+
+    @strawberry.field(description="What the provisioner created the runtime with.")
+    async def runtime_configuration(
+        self, info: strawberry.Info[Context, None]
+    ) -> RuntimeConfig | None:
+        return await info.context.loaders.runtime_configuration(self.runtime_id)
 
 
 @strawberry.type

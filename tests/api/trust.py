@@ -33,6 +33,7 @@ __all__ = [
     "connector",
     "one_time_token",
     "pair",
+    "pair_with_token",
     "register_application",
     "register_runtime",
 ]
@@ -129,7 +130,11 @@ class Paired:
 
 async def pair(api: Api, kind: str, owner_id: str) -> Paired:
     """Token, configuration, key and CSR, certificate: the whole pairing."""
-    token = (await one_time_token(api, kind, owner_id))["token"]
+    return await pair_with_token(api, (await one_time_token(api, kind, owner_id))["token"])
+
+
+async def pair_with_token(api: Api, token: str) -> Paired:
+    """Configuration, key and CSR, certificate, with a one-time token handed over."""
     configuration = (await connector(api, token).data(CONFIGURATION, path=CONNECTOR_PATH))[
         "configuration"
     ]

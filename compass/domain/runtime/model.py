@@ -5,6 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from compass.db import UTCDateTime
 from compass.domain.columns import id_field, tenant_field, text_field, timestamp_field
 
 
@@ -22,3 +23,7 @@ class RuntimeRow(SQLModel, table=True):
     status_condition: str = Field(sa_column=sa.Column(sa.String(32), nullable=False))
     status_timestamp: datetime = timestamp_field()
     created_at: datetime = timestamp_field()
+    # When the runtime (its agent) last called, refreshed at most every few seconds.
+    last_seen_at: datetime | None = Field(
+        default=None, sa_column=sa.Column(UTCDateTime(), nullable=True)
+    )

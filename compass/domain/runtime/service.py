@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +23,7 @@ from compass.errors import NotFound, NotUnique
 __all__ = ["RuntimeLabels", "RuntimeService"]
 
 INITIAL = "INITIAL"
+SEEN_REFRESH = timedelta(seconds=5)
 
 
 class RuntimeService:
@@ -96,8 +98,11 @@ class RuntimeService:
         """A runtime sees only itself."""
         return await self.runtimes.page(conditions, request, audience.runtime_id)
 
-    async def mark_connected(self, runtime_id: str) -> bool:
-        return await self.runtimes.mark_connected(runtime_id, utcnow())
+    async def mark_connected(
+        self, runtime_id: str, seen_refresh: timedelta = SEEN_REFRESH
+    ) -> bool:
+        """A call of the runtime: CONNECTED, and seen (for the agent's connection status)."""
+        return await self.runtimes.record_contact(runtime_id, utcnow(), seen_refresh)
 
 
 class RuntimeLabels:
