@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from compass.agent.cli import agent_app
 from compass.config import DEFAULT_TENANT_ID, Settings
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ ca_app = typer.Typer(help="The certificate authority.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(ca_app, name="ca")
 app.add_typer(tenant_app, name="tenant")
+app.add_typer(agent_app, name="agent")
 
 DataDir = Annotated[
     Path | None,

@@ -102,12 +102,20 @@ class Server:
 
 @contextmanager
 def running_server(
-    data_dir: Path, log: Path, settings: dict[str, str] | None = None
+    data_dir: Path,
+    log: Path,
+    settings: dict[str, str] | None = None,
+    port: int | None = None,
+    mtls_port: int | None = None,
 ) -> Iterator[Server]:
-    """`settings`: extra COMPASS_* environment variables for the server."""
-    port, mtls_port = free_port(), free_port()
-    while mtls_port == port:
+    """`settings`: extra COMPASS_* environment variables for the server;
+    `port`, `mtls_port`: fixed ports (to restart a server where clients know it),
+    free ones otherwise."""
+    port = port or free_port()
+    if mtls_port is None:
         mtls_port = free_port()
+        while mtls_port == port:
+            mtls_port = free_port()
     command = [sys.executable, "-m", "compass.cli", "serve", "--host", LOOPBACK]
     command += ["--port", str(port), "--mtls-port", str(mtls_port), "--data-dir", str(data_dir)]
     with log.open("wb") as sink:
