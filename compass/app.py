@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 
 from compass import __version__
@@ -23,10 +23,15 @@ from compass.config import Settings
 from compass.db import create_engine, create_session_factory
 from compass.domain.bundle.fetcher import SpecFetcher
 from compass.domain.bundle.service import FETCH_KIND
+from compass.egress import create_http_client
+from compass.notifications.deliveries import WebhookDeliverer
+from compass.notifications.events import DELIVERY_KIND
+from compass.notifications.live import LIVE_KEY, create_live_bus
 from compass.notifications.worker import Handler, OutboxWorker
 from compass.oauth import token_endpoint
 from compass.pki.authority import CertificateAuthority
 from compass.pki.jwt_keys import load_or_create_signing_key
+from compass.pki.secret_box import SecretBox, load_or_create_secret_box
 from compass.provisioner.providers import Provider
 from compass.provisioner.providers.command import CommandProvider
 from compass.provisioner.providers.local import LocalProvider
@@ -67,11 +72,17 @@ async def readyz(request: Request) -> JSONResponse:
 
 
 def _outbox_handlers(
-    settings: Settings, sessions: Any, http: httpx.AsyncClient, supervisor: AgentSupervisor
+    settings: Settings,
+    sessions: Any,
+    http: httpx.AsyncClient,
+    supervisor: AgentSupervisor,
+    box: SecretBox,
 ) -> dict[str, Handler]:
+    window = timedelta(hours=settings.webhook_delivery_hours)
     return {
         FETCH_KIND: SpecFetcher(sessions, http),
         STEP_KIND: _operation_runner(settings, sessions, supervisor),
+        DELIVERY_KIND: WebhookDeliverer(sessions, http, box, window=window),
     }
 
 
@@ -106,19 +117,21 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.sqlalchemy_url())
-        sessions = create_session_factory(engine)
+        live = create_live_bus(settings.sqlalchemy_url())
+        sessions = create_session_factory(engine, info={LIVE_KEY: live})
         key = load_or_create_signing_key(settings.jwt_key_path())
-        http = httpx.AsyncClient(
-            transport=http_transport, timeout=settings.http_timeout, follow_redirects=True
+        http = create_http_client(
+            settings.egress_allowed_networks, settings.http_timeout, http_transport
         )
         supervisor = AgentSupervisor(
             sessions,
             settings.runtimes_dir(),
             lease=timedelta(seconds=settings.supervisor_lease_seconds),
         )
+        secret_box = load_or_create_secret_box(settings.secrets_key_path(), settings.secrets_key)
         outbox = OutboxWorker(
             sessions,
-            _outbox_handlers(settings, sessions, http, supervisor),
+            _outbox_handlers(settings, sessions, http, supervisor, secret_box),
             lease=timedelta(seconds=settings.outbox_lease_seconds),
             leases=_outbox_leases(settings),
         )
@@ -127,9 +140,19 @@ def create_app(
         )
         authenticator = Authenticator(settings, TokenVerifier(settings, key), authority)
         app.state.compass = AppState(
-            settings, engine, sessions, authenticator, outbox, http, authority, key
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            authenticator=authenticator,
+            outbox=outbox,
+            http=http,
+            authority=authority,
+            signing_key=key,
+            secret_box=secret_box,
+            live=live,
         )
         await ensure_default_tenant(sessions)
+        await live.start()
         outbox.start()
         supervisor.start()
         try:
@@ -137,6 +160,7 @@ def create_app(
         finally:
             await outbox.stop()
             await supervisor.stop()
+            await live.stop()
             await http.aclose()
             await engine.dispose()
 
@@ -147,4 +171,5 @@ def create_app(
         Route("/oauth2/token", token_endpoint, methods=["POST"]),
     ]
     routes += [Route(path, graphql) for path in GRAPHQL_PATHS]
+    routes += [WebSocketRoute(path, graphql) for path in GRAPHQL_PATHS]
     return Starlette(routes=routes, lifespan=lifespan)

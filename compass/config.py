@@ -92,6 +92,20 @@ class Settings(BaseSettings):
     csr_province: str = Field("province", description="ST of client certificate subjects.")
     csr_country: str = Field("DE", description="C of client certificate subjects.")
 
+    egress_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Networks, separated by commas, that outgoing requests (spec fetches, "
+        "webhooks) may reach although they are loopback, private or link-local, "
+        "e.g. 127.0.0.1/32,10.0.0.0/8.",
+    )
+    webhook_delivery_hours: float = Field(
+        24, gt=0, description="Hours a webhook notification is retried before it is FAILED."
+    )
+    secrets_key: str | None = Field(
+        None,
+        description="Fernet key that encrypts stored secrets (webhook secrets, API "
+        "credentials); default: secrets.key in the data directory, created on first start.",
+    )
     outbox_lease_seconds: float = Field(
         120,
         gt=0,
@@ -132,7 +146,7 @@ class Settings(BaseSettings):
         "process takes it over when the holder has not renewed it for this long.",
     )
 
-    @field_validator("tls_sans", "trusted_proxies", mode="before")
+    @field_validator("tls_sans", "trusted_proxies", "egress_allowed_networks", mode="before")
     @classmethod
     def _split_names(cls, value: Any) -> Any:
         """Environment variables give `a,b`; a JSON list is accepted too."""
@@ -143,7 +157,7 @@ class Settings(BaseSettings):
             return [name.strip() for name in text.split(",") if name.strip()]
         return value
 
-    @field_validator("trusted_proxies")
+    @field_validator("trusted_proxies", "egress_allowed_networks")
     @classmethod
     def _check_networks(cls, value: list[str]) -> list[str]:
         """A typo here would refuse every forwarded certificate: fail at start instead."""
@@ -167,6 +181,9 @@ class Settings(BaseSettings):
 
     def oauth_token_url(self) -> str:
         return f"{self.public_base_url()}/oauth2/token"
+
+    def secrets_key_path(self) -> Path:
+        return self.data_dir / "secrets.key"
 
     def runtimes_dir(self) -> Path:
         """Where the local provider keeps each runtime's agent configuration and state."""

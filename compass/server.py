@@ -22,6 +22,7 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from compass.app import create_app
 from compass.auth.authenticate import CLIENT_CERT_KEY, TLS_EXTENSION
@@ -49,14 +50,27 @@ async def _with_client_certificate(
     await app({**scope, "extensions": extensions}, receive, send)
 
 
+def _peer_certificate(transport: Any) -> bytes | None:
+    ssl_object = transport.get_extra_info("ssl_object")
+    return ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+
+
 class ClientCertificateProtocol(H11Protocol):
     """HTTP/1.1 that hands the TLS peer certificate to the app."""
 
     def connection_made(self, transport: Any) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        ssl_object = transport.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        if der:
+        if der := _peer_certificate(transport):
+            self.app = partial(_with_client_certificate, self.app, der)
+
+
+class ClientCertificateWebSocketProtocol(WebSocketsSansIOProtocol):
+    """WebSockets (subscriptions) on the mTLS listener: the same for upgraded
+    connections, which uvicorn hands to a protocol of their own."""
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if der := _peer_certificate(transport):
             self.app = partial(_with_client_certificate, self.app, der)
 
 
@@ -95,16 +109,24 @@ async def serve(settings: Settings) -> None:
     server_certificate.ensure(settings.tls_sans)
     context = _mtls_context(server_certificate, authority)
     app = create_app(settings)
-    common = {"lifespan": "off", "log_config": None, "log_level": settings.log_level}
+    common = {
+        "lifespan": "off",
+        "log_config": None,
+        "log_level": settings.log_level,
+        "ws": "websockets-sansio",
+    }
     public = _Listener(uvicorn.Config(app, host=settings.host, port=settings.port, **common))
     mtls = _Listener(
         uvicorn.Config(
             app,
             host=settings.host,
             port=settings.mtls_port,
-            http=ClientCertificateProtocol,
             ssl_context_factory=lambda _config, _default: context,
-            **common,
+            **{
+                **common,
+                "http": ClientCertificateProtocol,
+                "ws": ClientCertificateWebSocketProtocol,
+            },
         )
     )
     loop = asyncio.get_running_loop()

@@ -74,16 +74,20 @@ async def settings(tmp_path: Path, migrated_database: str) -> Settings:
     """Settings for one test, with an empty migrated database of its own."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
+    # Test servers (spec files, webhook receivers) listen on loopback.
+    loopback = ["127.0.0.1/32"]
     if TEST_DATABASE_URL is None:
         shutil.copy(migrated_database, data_dir / "compass.db")
-        return Settings(data_dir=data_dir)
+        return Settings(data_dir=data_dir, egress_allowed_networks=loopback)
     engine = create_engine(migrated_database)
     try:
         async with engine.begin() as connection:
             await connection.execute(sa.text(f"TRUNCATE {_all_tables()} CASCADE"))
     finally:
         await engine.dispose()
-    return Settings(data_dir=data_dir, database_url=migrated_database)
+    return Settings(
+        data_dir=data_dir, database_url=migrated_database, egress_allowed_networks=loopback
+    )
 
 
 @dataclass

@@ -76,11 +76,15 @@ class Authenticator:
         self.verifier = verifier
         self.authority = authority
 
-    async def authenticate(self, request: HTTPConnection, session: AsyncSession) -> Principal:
+    async def authenticate(
+        self, request: HTTPConnection, session: AsyncSession, authorization: str | None = None
+    ) -> Principal:
+        """`authorization`: the header's value sent another way (a WebSocket's
+        connection parameters, since browsers cannot set its headers)."""
         certificate = client_certificate(request, self.settings)
         if certificate is not None:
             return await self.certificate_principal(certificate, session)
-        authorization = request.headers.get("authorization")
+        authorization = request.headers.get("authorization") or authorization
         if not authorization:
             raise Unauthorized("no credentials: send Authorization: Bearer <token>")
         scheme, _, token = authorization.partition(" ")

@@ -14,10 +14,13 @@ __all__ = ["OWN_QUERIES", "SELF_SERVICE_MUTATIONS", "ScenariosWrite", "scenarios
 
 _APP = ObjectType.APPLICATION
 _BUNDLE = ObjectType.BUNDLE
+_INSTANCE_AUTH = ObjectType.BUNDLE_INSTANCE_AUTH
 
 # mutation name -> (GraphQL argument name, as the guard receives it, and the
-# type of the object it names);
+# type of the object it names; an optional argument left out names the caller);
 # None: the operation acts on the caller by construction.
+# A bundle instance auth belongs to the application of its bundle and to the
+# runtime holding it: each acts on it from its own side.
 SELF_SERVICE_MUTATIONS: dict[ConsumerType, dict[str, tuple[str, ObjectType] | None]] = {
     ConsumerType.APPLICATION: {
         "updateApplication": ("id", _APP),
@@ -39,6 +42,8 @@ SELF_SERVICE_MUTATIONS: dict[ConsumerType, dict[str, tuple[str, ObjectType] | No
         "refetchEventDefinitionSpec": ("eventID", ObjectType.EVENT_DEFINITION),
         "addDocumentToBundle": ("bundleID", _BUNDLE),
         "deleteDocument": ("id", ObjectType.DOCUMENT),
+        "setBundleInstanceAuth": ("authID", _INSTANCE_AUTH),
+        "deleteBundleInstanceAuth": ("authID", _INSTANCE_AUTH),
     },
     ConsumerType.RUNTIME: {
         "updateRuntime": ("id", ObjectType.RUNTIME),
@@ -47,12 +52,17 @@ SELF_SERVICE_MUTATIONS: dict[ConsumerType, dict[str, tuple[str, ObjectType] | No
         "registerRuntimeContext": None,
         "updateRuntimeContext": None,
         "unregisterRuntimeContext": None,
+        # Which bundles it may ask for (those of its scenarios) the service decides.
+        "requestBundleInstanceAuthCreation": ("runtimeID", ObjectType.RUNTIME),
+        "requestBundleInstanceAuthDeletion": ("authID", _INSTANCE_AUTH),
     },
 }
 
 # Queries they may run; the services narrow the results to what the caller may see.
 OWN_QUERIES: dict[ConsumerType, frozenset[str]] = {
-    ConsumerType.APPLICATION: frozenset({"viewer", "application", "applications"}),
+    ConsumerType.APPLICATION: frozenset(
+        {"viewer", "application", "applications", "applicationConfigurationChanged"}
+    ),
     ConsumerType.RUNTIME: frozenset(
         {
             "viewer",
@@ -61,6 +71,7 @@ OWN_QUERIES: dict[ConsumerType, frozenset[str]] = {
             "application",
             "applications",
             "applicationsForRuntime",
+            "runtimeConfigurationChanged",
             "runtimeContext",
             "runtimeContexts",
         }

@@ -18,6 +18,11 @@ _IS_READ, _IS_WRITE = "integration_system:read", "integration_system:write"
 _AT_READ, _AT_WRITE = "application_template:read", "application_template:write"
 
 REQUIRED_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
+    # Live subscriptions need what the matching queries need.
+    "Subscription": {
+        "runtimeConfigurationChanged": (_APP_READ,),
+        "applicationConfigurationChanged": (_APP_READ,),
+    },
     "Query": {
         "applications": (_APP_READ,),
         "application": (_APP_READ,),
@@ -77,12 +82,18 @@ REQUIRED_SCOPES: dict[str, dict[str, tuple[str, ...]]] = {
         "refetchEventDefinitionSpec": (_APP_WRITE,),
         "addDocumentToBundle": (_APP_WRITE,),
         "deleteDocument": (_APP_WRITE,),
+        "requestBundleInstanceAuthCreation": (_RT_WRITE,),
+        "requestBundleInstanceAuthDeletion": (_RT_WRITE,),
+        "setBundleInstanceAuth": (_APP_WRITE,),
+        "deleteBundleInstanceAuth": (_APP_WRITE,),
         "createLabelDefinition": (_LD_WRITE,),
         "updateLabelDefinition": (_LD_WRITE,),
         "deleteLabelDefinition": (_LD_WRITE,),
         "addWebhook": (_APP_WRITE,),
         "updateWebhook": (_APP_WRITE,),
         "deleteWebhook": (_APP_WRITE,),
+        "rotateWebhookSigningSecret": (_APP_WRITE,),
+        "retryWebhookDelivery": (_APP_WRITE,),
         "createAutomaticScenarioAssignment": (_ASA_WRITE,),
         "deleteAutomaticScenarioAssignmentForScenario": (_ASA_WRITE,),
         "deleteAutomaticScenarioAssignmentsForSelector": (_ASA_WRITE,),
@@ -133,6 +144,7 @@ ADMIN_SCOPES: tuple[str, ...] = (
     "application_template:write",
     "automatic_scenario_assignment:read",
     "automatic_scenario_assignment:write",
+    "bundle.instance_auths:read",
     "eventing:manage",
     "health_checks:read",
     "integration_system:read",

@@ -10,6 +10,7 @@ from compass.domain.bundle.model import (
     EventDefinitionRow,
     FetchRequestRow,
 )
+from compass.domain.bundle_instance_auth.model import BundleInstanceAuthRow
 from compass.domain.eventing.model import DefaultEventingRow
 from compass.domain.integration_system.model import IntegrationSystemRow
 from compass.domain.label.model import LabelDefinitionRow, LabelRow
@@ -18,13 +19,14 @@ from compass.domain.runtime_context.model import RuntimeContextRow
 from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
 from compass.domain.system_auth.model import CertificateRow, OneTimeTokenRow, SystemAuthRow
 from compass.domain.tenant.model import TenantRow
-from compass.notifications.model import OutboxRow
+from compass.notifications.model import OutboxRow, WebhookAttemptRow, WebhookDeliveryRow
 from compass.provisioner.model import OperationRow, ProvisionedRuntimeRow
 
 __all__ = [
     "APIDefinitionRow",
     "ApplicationRow",
     "ApplicationTemplateRow",
+    "BundleInstanceAuthRow",
     "BundleRow",
     "CertificateRow",
     "DefaultEventingRow",
@@ -43,5 +45,7 @@ __all__ = [
     "RuntimeContextRow",
     "RuntimeRow",
     "TenantRow",
+    "WebhookAttemptRow",
+    "WebhookDeliveryRow",
     "WebhookRow",
 ]

@@ -75,7 +75,10 @@ class OutboxWorker:
             except Exception:  # the loop must survive a broken database moment
                 log.exception("outbox pass failed")
             try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                # Not wait_for: on Python 3.11 it loses a cancel (stop()) that comes
+                # while the wake-up completes, and stop() then waits forever.
+                async with asyncio.timeout(self._poll_interval):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()

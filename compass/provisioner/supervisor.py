@@ -180,7 +180,9 @@ class AgentSupervisor:
             except Exception:  # a database hiccup must not end supervision
                 log.warning("agent supervision pass failed", exc_info=True)
             try:
-                await asyncio.wait_for(self._wake.wait(), self._tick)
+                # Not wait_for: on Python 3.11 it can lose the cancel of stop().
+                async with asyncio.timeout(self._tick):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -70,7 +71,8 @@ class ApplicationMutation:
         self, info: Info, in_: Annotated[ApplicationRegisterInput, strawberry.argument(name="in")]
     ) -> Application:
         command = register_application_command(in_)
-        row = await info.context.run(ApplicationService, lambda service: service.register(command))
+        with_box = partial(ApplicationService, box=info.context.state.secret_box)
+        row = await info.context.run(with_box, lambda service: service.register(command))
         return application_to_type(row)
 
     @strawberry.mutation

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -24,7 +25,10 @@ from compass.domain.bundle.repository import (
     ContentRepository,
     FetchRequestRepository,
 )
+from compass.domain.bundle_instance_auth.model import BundleInstanceAuthRow
+from compass.domain.bundle_instance_auth.service import BundleInstanceAuthService
 from compass.domain.pagination import PageRequest, page_of_rows
+from compass.resolvers.bundle_instance_auth_convert import InstanceAuthConverter
 from compass.resolvers.convert import (
     api_definition_to_type,
     bundle_to_type,
@@ -44,16 +48,27 @@ from compass.schema.bundle import (
     EventDefinitionPage,
     FetchRequest,
 )
+from compass.schema.bundle_instance_auth import BundleInstanceAuth
 
 if TYPE_CHECKING:
     from compass.resolvers.context import Context
 
-__all__ = ["BundleLoaders"]
+__all__ = ["BundleLoaders", "bundle_instance_auth_service", "instance_auth_converter"]
 
 # (parent id, group filter, page request)
 PageKey = tuple[str, str | None, PageRequest]
 
 _FETCH_OWNERS = {"api": APIDefinitionRow, "event": EventDefinitionRow, "document": DocumentRow}
+
+
+def bundle_instance_auth_service(context: Context) -> partial[BundleInstanceAuthService]:
+    """The service bound to the secret box; `Context.run` adds session and tenant."""
+    return partial(BundleInstanceAuthService, box=context.state.secret_box)
+
+
+async def instance_auth_converter(context: Context) -> InstanceAuthConverter:
+    """Converts instance auths for the request's caller (credentials where it may see them)."""
+    return InstanceAuthConverter(await context.principal(), context.state.secret_box)
 
 
 class BundleLoaders:
@@ -70,6 +85,7 @@ class BundleLoaders:
         self._fetches = {
             kind: DataLoader(self._fetch_requests(t)) for kind, t in _FETCH_OWNERS.items()
         }
+        self._instance_auths = DataLoader(self._load_instance_auths)
 
     @staticmethod
     def _repository(session: Any, tenant_id: str, row_type: type) -> Any:
@@ -114,6 +130,16 @@ class BundleLoaders:
             return [found.get(i) for i in owner_ids]
 
         return load
+
+    async def _load_instance_auths(
+        self, bundle_ids: Sequence[str]
+    ) -> list[list[BundleInstanceAuthRow]]:
+        audience = await self._context.audience()
+        found = await self._context.run(
+            bundle_instance_auth_service(self._context),
+            lambda service: service.for_bundles(list(bundle_ids), audience),
+        )
+        return [found.get(i, []) for i in bundle_ids]
 
     async def _page(
         self, row_type: type, parent_id: str, group: str | None, first: Any, after: Any
@@ -166,3 +192,13 @@ class BundleLoaders:
     async def fetch_request(self, owner_kind: str, owner_id: str) -> FetchRequest | None:
         row = await self._fetches[owner_kind].load(owner_id)
         return None if row is None else fetch_request_to_type(row)
+
+    async def instance_auths(self, bundle_id: str) -> list[BundleInstanceAuth]:
+        rows = await self._instance_auths.load(bundle_id)
+        convert = await instance_auth_converter(self._context)
+        return [convert(row) for row in rows]
+
+    async def instance_auth(self, bundle_id: str, auth_id: str) -> BundleInstanceAuth | None:
+        rows = await self._instance_auths.load(bundle_id)
+        row = next((r for r in rows if r.id == auth_id), None)
+        return None if row is None else (await instance_auth_converter(self._context))(row)

@@ -36,6 +36,8 @@ class Context:
         # One session per request; GraphQL resolves sibling fields concurrently.
         self._lock = asyncio.Lock()
         self._principal: Principal | CompassError | None = None
+        # Set by strawberry from a WebSocket's connection_init payload.
+        self.connection_params: dict[str, Any] | None = None
         self._tenant_id: str | CompassError | None = None
 
     @asynccontextmanager
@@ -85,7 +87,7 @@ class Context:
             try:
                 async with self.db() as session:
                     self._principal = await self.state.authenticator.authenticate(
-                        self.request, session
+                        self.request, session, self._connection_param("Authorization")
                     )
             except CompassError as error:
                 self._principal = error
@@ -108,8 +110,11 @@ class Context:
             principal = await self.principal()
             try:
                 async with self.db() as session:
+                    header = self.request.headers.get(TENANT_HEADER)
                     tenant = await resolve_tenant(
-                        principal, self.request.headers.get(TENANT_HEADER), TenantService(session)
+                        principal,
+                        header or self._connection_param("Tenant"),
+                        TenantService(session),
                     )
                 self._tenant_id = tenant.id
             except CompassError as error:
@@ -117,6 +122,11 @@ class Context:
         if isinstance(self._tenant_id, CompassError):
             raise self._tenant_id
         return self._tenant_id
+
+    def _connection_param(self, name: str) -> str | None:
+        params = self.connection_params or {}
+        value = next((v for k, v in params.items() if k.lower() == name.lower()), None)
+        return value if isinstance(value, str) else None
 
     def __getitem__(self, key: str) -> Any:
         # strawberry's integrations look up "request" and "response" by key.

@@ -18,11 +18,13 @@ from compass.domain.application.service import ApplicationService
 from compass.domain.label.repository import ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY
 from compass.domain.label.service import LabelService
-from compass.domain.ownership import ObjectType, owning_application
+from compass.domain.ownership import ObjectType, owning_application, owning_runtime
 from compass.domain.runtime.service import SEEN_REFRESH, RuntimeService
 from compass.errors import InsufficientScopes, NotFound, Unauthorized
+from compass.notifications.outbox import PENDING_FLAG
+from compass.resolvers.live_changes import ApplicationChanges
 
-__all__ = ["OperationGuard"]
+__all__ = ["OperationGuard", "authorize"]
 
 _ROOTS = ("Query", "Mutation")
 _LABELLED_KINDS = {
@@ -30,6 +32,11 @@ _LABELLED_KINDS = {
     ConsumerType.RUNTIME: ObjectKind.RUNTIME,
 }
 _MISSING = object()
+# Who owns an object, as seen by each kind of self-service caller.
+_OWNER_OF = {
+    ConsumerType.APPLICATION: owning_application,
+    ConsumerType.RUNTIME: owning_runtime,
+}
 
 
 def _seen_refresh(settings: Any) -> timedelta:
@@ -58,92 +65,112 @@ class OperationGuard(SchemaExtension):
         operation = (info.parent_type.name, info.field_name)
         context = info.context
         if not info.field_name.startswith("__") and operation not in CONNECTOR_OPERATIONS:
-            await self._authorize(context, operation, kwargs)
+            await authorize(context, operation, kwargs)
         if operation[0] == "Mutation" or operation in WRITING_QUERIES:
-            return await context.transaction(lambda: _await(_next(root, info, *args, **kwargs)))
+            changes = ApplicationChanges(context, operation[1], kwargs)
+            return await context.transaction(
+                lambda: self._tracked(changes, lambda: _next(root, info, *args, **kwargs))
+            )
         return await _await(_next(root, info, *args, **kwargs))
 
-    async def _authorize(self, context: Any, operation: tuple[str, str], kwargs: dict) -> None:
-        principal = await context.principal()
-        scopes = required_scopes(*operation)
-        if scopes is None:
-            raise InsufficientScopes(f"operation {operation[1]} is not permitted")
-        missing = sorted(set(scopes) - principal.scopes)
-        if missing:
-            raise InsufficientScopes(f"{operation[1]} requires the scopes {', '.join(missing)}")
-        if operation not in TENANTLESS_OPERATIONS:
-            await context.tenant_id()
-        if principal.consumer_type in SELF_SERVICE_MUTATIONS:
-            await self._check_self_service(context, principal, operation, kwargs)
-            await self._mark_connected(context, principal)
+    async def _tracked(self, changes: ApplicationChanges, run: Any) -> Any:
+        """Runs the mutation; live subscribers hear of what it did to an application."""
+        if not changes.relevant:
+            return await _await(run())
+        await changes.before()
+        result = await _await(run())
+        await changes.after(result)
+        return result
 
-    async def _check_self_service(
-        self, context: Any, principal: Principal, operation: tuple[str, str], kwargs: dict
-    ) -> None:
-        """Applications and runtimes act only on themselves."""
-        kind, name = principal.consumer_type, operation[1]
-        refusal = Unauthorized(f"{kind.value.lower()} callers may not run {name} on others")
-        if operation[0] == "Query":
-            if name not in OWN_QUERIES[kind]:
-                raise refusal
-            return
-        target = SELF_SERVICE_MUTATIONS[kind].get(name, _MISSING)
-        if target is _MISSING:
+
+async def authorize(context: Any, operation: tuple[str, str], kwargs: dict) -> None:
+    """Credentials, scopes, tenant, and what applications and runtimes may do to
+    themselves; also used by subscriptions, which the guard does not wrap."""
+    principal = await context.principal()
+    scopes = required_scopes(*operation)
+    if scopes is None:
+        raise InsufficientScopes(f"operation {operation[1]} is not permitted")
+    missing = sorted(set(scopes) - principal.scopes)
+    if missing:
+        raise InsufficientScopes(f"{operation[1]} requires the scopes {', '.join(missing)}")
+    if operation not in TENANTLESS_OPERATIONS:
+        await context.tenant_id()
+    if principal.consumer_type in SELF_SERVICE_MUTATIONS:
+        await _check_self_service(context, principal, operation, kwargs)
+        await _mark_connected(context, principal)
+
+
+async def _check_self_service(
+    context: Any, principal: Principal, operation: tuple[str, str], kwargs: dict
+) -> None:
+    """Applications and runtimes act only on themselves."""
+    kind, name = principal.consumer_type, operation[1]
+    refusal = Unauthorized(f"{kind.value.lower()} callers may not run {name} on others")
+    if operation[0] in ("Query", "Subscription"):
+        if name not in OWN_QUERIES[kind]:
             raise refusal
-        if target is not None:
-            await self._check_owner(context, principal, target, kwargs, refusal)
-        await self._check_scenarios_kept(context, principal, name, kwargs)
+        return
+    target = SELF_SERVICE_MUTATIONS[kind].get(name, _MISSING)
+    if target is _MISSING:
+        raise refusal
+    if target is not None:
+        await _check_owner(context, principal, target, kwargs, refusal)
+    await _check_scenarios_kept(context, principal, name, kwargs)
 
-    async def _check_owner(
-        self,
-        context: Any,
-        principal: Principal,
-        target: tuple[str, ObjectType],
-        kwargs: dict,
-        refusal: Unauthorized,
-    ) -> None:
-        argument, object_type = target
-        object_id = str(kwargs[argument])
-        if object_type is ObjectType.RUNTIME:
-            owner = object_id
+
+async def _check_owner(
+    context: Any,
+    principal: Principal,
+    target: tuple[str, ObjectType],
+    kwargs: dict,
+    refusal: Unauthorized,
+) -> None:
+    argument, object_type = target
+    if kwargs.get(argument) is None:
+        return  # an optional argument left out: the operation acts on the caller
+    object_id = str(kwargs[argument])
+    tenant_id = await context.tenant_id()
+    async with context.db() as session:
+        owner = await _OWNER_OF[principal.consumer_type](session, tenant_id, object_type, object_id)
+    if owner is None:
+        raise NotFound.of(object_type.value.replace("_", " "), object_id)
+    if owner != principal.consumer_id:
+        raise refusal
+
+
+async def _check_scenarios_kept(
+    context: Any, principal: Principal, name: str, kwargs: dict
+) -> None:
+    written = scenarios_written(name, kwargs)
+    if written is None:
+        return
+    kind = _LABELLED_KINDS[principal.consumer_type]
+    tenant_id = await context.tenant_id()
+    async with context.db() as session:
+        current = await LabelService(session, tenant_id).value(
+            kind, principal.consumer_id, SCENARIOS_KEY
+        )
+    if written.changes(current):
+        raise Unauthorized(
+            f"{principal.consumer_type.value.lower()} callers may not change their scenarios"
+        )
+
+
+async def _mark_connected(context: Any, principal: Principal) -> None:
+    """The first authenticated call of an application or runtime connects it,
+    committed before the operation runs so its own answer shows it."""
+    tenant_id = await context.tenant_id()
+    async with context.db() as session:
+        if principal.consumer_type is ConsumerType.APPLICATION:
+            changed = await ApplicationService(session, tenant_id).mark_connected(
+                principal.consumer_id
+            )
         else:
-            tenant_id = await context.tenant_id()
-            async with context.db() as session:
-                owner = await owning_application(session, tenant_id, object_type, object_id)
-            if owner is None:
-                raise NotFound.of(object_type.value.replace("_", " "), object_id)
-        if owner != principal.consumer_id:
-            raise refusal
-
-    async def _check_scenarios_kept(
-        self, context: Any, principal: Principal, name: str, kwargs: dict
-    ) -> None:
-        written = scenarios_written(name, kwargs)
-        if written is None:
-            return
-        kind = _LABELLED_KINDS[principal.consumer_type]
-        tenant_id = await context.tenant_id()
-        async with context.db() as session:
-            current = await LabelService(session, tenant_id).value(
-                kind, principal.consumer_id, SCENARIOS_KEY
+            changed = await RuntimeService(session, tenant_id).mark_connected(
+                principal.consumer_id, _seen_refresh(context.state.settings)
             )
-        if written.changes(current):
-            raise Unauthorized(
-                f"{principal.consumer_type.value.lower()} callers may not change their scenarios"
-            )
-
-    async def _mark_connected(self, context: Any, principal: Principal) -> None:
-        """The first authenticated call of an application or runtime connects it,
-        committed before the operation runs so its own answer shows it."""
-        tenant_id = await context.tenant_id()
-        async with context.db() as session:
-            if principal.consumer_type is ConsumerType.APPLICATION:
-                changed = await ApplicationService(session, tenant_id).mark_connected(
-                    principal.consumer_id
-                )
-            else:
-                changed = await RuntimeService(session, tenant_id).mark_connected(
-                    principal.consumer_id, _seen_refresh(context.state.settings)
-                )
-            if changed:
-                await session.commit()
+        if changed:
+            await session.commit()
+            # Connecting may have queued notifications (RUNTIME_CONNECTED).
+            if session.info.pop(PENDING_FLAG, False):
+                context.state.outbox.wake()

@@ -14,6 +14,7 @@ from compass.resolvers.auth_loaders import AuthLoaders
 from compass.resolvers.bundle_loaders import BundleLoaders
 from compass.resolvers.convert import webhook_to_type
 from compass.resolvers.provisioner_loaders import ProvisionerLoaders
+from compass.resolvers.webhook_loaders import WebhookLoaders
 from compass.schema.application import Webhook
 
 if TYPE_CHECKING:
@@ -30,11 +31,12 @@ def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:
     return {key: labels[key]} if key in labels else {}
 
 
-class Loaders(BundleLoaders, AuthLoaders, ProvisionerLoaders):
+class Loaders(BundleLoaders, AuthLoaders, ProvisionerLoaders, WebhookLoaders):
     def __init__(self, context: Context) -> None:
         BundleLoaders.__init__(self, context)
         AuthLoaders.__init__(self, context)
         ProvisionerLoaders.__init__(self, context)
+        WebhookLoaders.__init__(self, context)
         self._labels = {kind: DataLoader(self._labels_of(kind)) for kind in ObjectKind}
         self._webhooks = DataLoader(self._load_webhooks)
         self._event_urls = DataLoader(self._load_event_urls)

@@ -17,6 +17,7 @@ from compass.resolvers.application_template import (
     ApplicationTemplateQuery,
 )
 from compass.resolvers.bundle import BundleMutation
+from compass.resolvers.bundle_instance_auth import BundleInstanceAuthMutation
 from compass.resolvers.connector import ConnectorMutation, ConnectorQuery
 from compass.resolvers.errors import ErrorPresenter
 from compass.resolvers.eventing import EventingMutation
@@ -34,6 +35,7 @@ from compass.resolvers.scenario_assignment import (
     ScenarioAssignmentMutation,
     ScenarioAssignmentQuery,
 )
+from compass.resolvers.subscription import Subscription
 from compass.resolvers.system_auth import SystemAuthMutation
 from compass.resolvers.tenant import TenantQuery
 from compass.resolvers.webhook import WebhookMutation
@@ -64,6 +66,7 @@ Mutation = merge_types(
     (
         ApplicationMutation,
         BundleMutation,
+        BundleInstanceAuthMutation,
         RuntimeMutation,
         RuntimeContextMutation,
         LabelDefinitionMutation,
@@ -96,6 +99,7 @@ def build_schema() -> CompassSchema:
     return CompassSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[ErrorPresenter, OperationGuard],
         # Part of the Compass contract though no operation takes it yet.
         types=[LabelInput],

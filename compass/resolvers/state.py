@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from compass.auth.authenticate import Authenticator
 from compass.config import Settings
+from compass.notifications.live import LiveBus
 from compass.notifications.worker import OutboxWorker
 from compass.pki.authority import CertificateAuthority
+from compass.pki.secret_box import SecretBox
 
 __all__ = ["AppState"]
 
@@ -26,3 +28,5 @@ class AppState:
     http: httpx.AsyncClient
     authority: CertificateAuthority
     signing_key: Ed25519PrivateKey
+    secret_box: SecretBox
+    live: LiveBus

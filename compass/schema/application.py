@@ -13,6 +13,7 @@ from compass.schema.common import Pageable, PageInfo
 from compass.schema.eventing import ApplicationEventingConfiguration
 from compass.schema.scalars import Labels, PageCursor, Timestamp
 from compass.schema.system_auth import SystemAuth
+from compass.schema.webhook_delivery import WebhookDelivery
 
 if TYPE_CHECKING:
     from compass.resolvers.context import Context
@@ -55,6 +56,15 @@ class Webhook:
     type: ApplicationWebhookType
     url: str
     auth: Auth | None = None
+    signing_secret: str | None = strawberry.field(
+        default=None,
+        description="The Standard Webhooks secret (whsec_...) that signs its requests; shown "
+        "only by addWebhook and rotateWebhookSigningSecret.",
+    )
+
+    @strawberry.field(description="The newest notifications sent to it, newest first.")
+    async def deliveries(self, info: strawberry.Info[Context, None]) -> list[WebhookDelivery]:
+        return await info.context.loaders.webhook_deliveries(self.id)
 
 
 @strawberry.type(description="An external system whose APIs and events runtimes consume.")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from compass.schema.auth import Auth, AuthInput
+from compass.schema.bundle_instance_auth import BundleInstanceAuth
 from compass.schema.common import Pageable, PageInfo
 from compass.schema.scalars import CLOB, JSONSchema, PageCursor, Timestamp
 
@@ -281,6 +282,20 @@ class Bundle:
     default_instance_auth: Auth | None = strawberry.field(
         description="Credentials handed to every runtime that asks, when set."
     )
+
+    @strawberry.field(description="One instance auth of the bundle the caller may see.")
+    async def instance_auth(
+        self, info: strawberry.Info[Context, None], id: strawberry.ID
+    ) -> BundleInstanceAuth | None:
+        return await info.context.loaders.instance_auth(self.id, id)
+
+    @strawberry.field(
+        description="The bundle's instance auths: a runtime sees its own, others all of them."
+    )
+    async def instance_auths(
+        self, info: strawberry.Info[Context, None]
+    ) -> list[BundleInstanceAuth]:
+        return await info.context.loaders.instance_auths(self.id)
 
     @strawberry.field
     async def api_definitions(

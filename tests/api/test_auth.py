@@ -161,7 +161,11 @@ async def test_viewer_needs_no_scopes(api):
 
 def test_every_root_field_has_required_scopes_or_checks_its_own_credential():
     schema = graphql.build_schema(build_schema().as_str())
-    roots = {"Query": schema.query_type, "Mutation": schema.mutation_type}
+    roots = {
+        "Query": schema.query_type,
+        "Mutation": schema.mutation_type,
+        "Subscription": schema.subscription_type,
+    }
     for root, graphql_type in roots.items():
         own_credential = {name for kind, name in CONNECTOR_OPERATIONS if kind == root}
         assert not own_credential & set(REQUIRED_SCOPES[root])
@@ -171,7 +175,11 @@ def test_every_root_field_has_required_scopes_or_checks_its_own_credential():
 
 def test_required_scopes_name_only_existing_root_fields():
     schema = graphql.build_schema(build_schema().as_str())
-    roots = {"Query": schema.query_type, "Mutation": schema.mutation_type}
+    roots = {
+        "Query": schema.query_type,
+        "Mutation": schema.mutation_type,
+        "Subscription": schema.subscription_type,
+    }
     assert set(REQUIRED_SCOPES) == set(roots)
     for root, fields in REQUIRED_SCOPES.items():
         stale = set(fields) - set(roots[root].fields)

@@ -30,10 +30,13 @@ from tests.api.trust import (
     CONFIGURATION,
     CONNECTOR_PATH,
     SIGN,
+    add_scenarios,
     as_certificate,
     compass_api,
     connector,
     pair,
+    paired_application,
+    paired_runtime,
     register_application,
     register_runtime,
 )
@@ -70,25 +73,6 @@ APP_AUTHS = "query($id: ID!) { application(id: $id) { auths { id } } }"
 async def proxy(settings):
     async with compass_api(settings, **BEHIND_PROXY) as api:
         yield api
-
-
-async def add_scenarios(api: Api, *names: str) -> None:
-    schema = {
-        "type": "array",
-        "minItems": 1,
-        "uniqueItems": True,
-        "items": {"type": "string", "enum": ["DEFAULT", *names]},
-    }
-    await api.data(
-        "mutation($in: LabelDefinitionInput!) { updateLabelDefinition(in: $in) { key } }",
-        {"in": {"key": "scenarios", "schema": json.dumps(schema)}},
-    )
-
-
-async def paired_application(api: Api, name: str = "shop", **kw) -> tuple[str, Api]:
-    app_id = await register_application(api, name, **kw)
-    paired = await pair(api, "Application", app_id)
-    return app_id, as_certificate(api, paired.certificate)
 
 
 async def refused(caller: Api, query: str, variables: dict | None = None) -> dict:
@@ -280,12 +264,6 @@ async def test_application_of_another_tenant_stays_in_it(proxy, settings):
 
 
 # A runtime's certificate
-
-
-async def paired_runtime(api: Api, name: str, scenarios: list[str]) -> tuple[str, Api]:
-    runtime_id = await register_runtime(api, name, {"labels": {"scenarios": scenarios}})
-    paired = await pair(api, "Runtime", runtime_id)
-    return runtime_id, as_certificate(api, paired.certificate)
 
 
 async def test_runtime_sees_itself(proxy):

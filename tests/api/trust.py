@@ -3,6 +3,7 @@ client certificates from a trusted proxy header."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -28,12 +29,15 @@ __all__ = [
     "CONNECTOR_PATH",
     "Paired",
     "SIGN",
+    "add_scenarios",
     "as_certificate",
     "compass_api",
     "connector",
     "one_time_token",
     "pair",
     "pair_with_token",
+    "paired_application",
+    "paired_runtime",
     "register_application",
     "register_runtime",
 ]
@@ -150,4 +154,32 @@ async def pair_with_token(api: Api, token: str) -> Paired:
         key=key,
         certificate=decode_certificate(result["clientCertificate"]),
         result=result,
+    )
+
+
+async def paired_application(api: Api, name: str = "shop", **kw: Any) -> tuple[str, Api]:
+    """A registered application and a client holding its certificate."""
+    app_id = await register_application(api, name, **kw)
+    paired = await pair(api, "Application", app_id)
+    return app_id, as_certificate(api, paired.certificate)
+
+
+async def paired_runtime(api: Api, name: str, scenarios: list[str]) -> tuple[str, Api]:
+    """A registered runtime in `scenarios` and a client holding its certificate."""
+    runtime_id = await register_runtime(api, name, {"labels": {"scenarios": scenarios}})
+    paired = await pair(api, "Runtime", runtime_id)
+    return runtime_id, as_certificate(api, paired.certificate)
+
+
+async def add_scenarios(api: Api, *names: str) -> None:
+    """Allows the scenarios `names` (beside DEFAULT) in the tenant."""
+    schema = {
+        "type": "array",
+        "minItems": 1,
+        "uniqueItems": True,
+        "items": {"type": "string", "enum": ["DEFAULT", *names]},
+    }
+    await api.data(
+        "mutation($in: LabelDefinitionInput!) { updateLabelDefinition(in: $in) { key } }",
+        {"in": {"key": "scenarios", "schema": json.dumps(schema)}},
     )

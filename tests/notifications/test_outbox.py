@@ -140,3 +140,19 @@ async def test_unknown_kind_is_retried_and_kept_visible(sessions):
     assert await worker.run_once() == 1
     [row] = await _rows(sessions)
     assert "no handler" in row.last_error
+
+
+async def test_stop_ends_the_worker_even_when_it_is_being_woken(sessions):
+    worker = OutboxWorker(sessions, {}, poll_interval=60)
+    worker.start()
+    await asyncio.sleep(0.05)  # the worker waits for a wake-up
+    task = worker._task
+    worker.wake()
+    await asyncio.sleep(0)  # the wake-up is done; the worker has not run on yet
+    stopping = asyncio.ensure_future(worker.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=5)
+    if not done:  # the worker ignored its cancel: end it for good before failing
+        assert task is not None
+        task.cancel()
+        await asyncio.wait({stopping}, timeout=5)
+    assert done, "stop() did not end the worker"

@@ -45,4 +45,6 @@ class WebhookRow(SQLModel, table=True):
     type: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     url: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
     auth: Any = json_field()
+    # Standard Webhooks signing secret, encrypted with the secret box.
+    signing_secret: str | None = text_field()
     created_at: datetime = timestamp_field()

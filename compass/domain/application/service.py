@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compass.db import utcnow
 from compass.domain.application.commands import RegisterApplication, UpdateApplication
-from compass.domain.application.model import ApplicationRow, WebhookRow
+from compass.domain.application.model import ApplicationRow
 from compass.domain.application.repository import ApplicationRepository
+from compass.domain.application.webhooks import WebhookService
 from compass.domain.audience import EVERYONE, Audience
 from compass.domain.bundle.service import BundleService
 from compass.domain.integration_system.repository import IntegrationSystemRepository
@@ -20,6 +22,8 @@ from compass.domain.label.service import LabelService
 from compass.domain.pagination import Page, PageRequest
 from compass.domain.runtime.repository import RuntimeRepository
 from compass.errors import InvalidData, NotFound, NotUnique
+from compass.notifications.watch import ApplicationWatch
+from compass.pki.secret_box import SecretBox
 
 __all__ = ["ApplicationLabels", "ApplicationService", "INITIAL"]
 
@@ -27,9 +31,12 @@ INITIAL = "INITIAL"
 
 
 class ApplicationService:
-    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+    def __init__(
+        self, session: AsyncSession, tenant_id: str, box: SecretBox | None = None
+    ) -> None:
         self.session = session
         self.tenant_id = tenant_id
+        self.webhooks = WebhookService(session, tenant_id, box)
         self.applications = ApplicationRepository(session, tenant_id)
         self.runtimes = RuntimeRepository(session, tenant_id)
         self.labels = LabelService(session, tenant_id)
@@ -57,15 +64,8 @@ class ApplicationService:
         labels.setdefault(SCENARIOS_KEY, [DEFAULT_SCENARIO])
         await self.labels.set_many(ObjectKind.APPLICATION, row.id, labels)
         for webhook in command.webhooks:
-            await self.applications.add_webhook(
-                WebhookRow(
-                    tenant_id=self.tenant_id,
-                    application_id=row.id,
-                    type=webhook.type,
-                    url=webhook.url,
-                    auth=webhook.auth,
-                )
-            )
+            # Their secrets are shown by rotateWebhookSigningSecret.
+            await self.applications.add_webhook(self.webhooks.new_row(row.id, webhook)[0])
         bundles = BundleService(self.session, self.tenant_id)
         for bundle in command.bundles:
             await bundles.create_in(row.id, bundle)
@@ -154,11 +154,20 @@ class ApplicationLabels:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
         self.applications = ApplicationService(session, tenant_id)
         self.labels = LabelService(session, tenant_id)
+        self.watch = ApplicationWatch(session, tenant_id)
 
     async def set(self, application_id: str, key: str, value: object):
         await self.applications.get_existing(application_id)
-        return await self.labels.set(ObjectKind.APPLICATION, application_id, key, value)
+        async with self._watching(application_id, key):
+            return await self.labels.set(ObjectKind.APPLICATION, application_id, key, value)
 
     async def delete(self, application_id: str, key: str):
         await self.applications.get_existing(application_id)
-        return await self.labels.delete(ObjectKind.APPLICATION, application_id, key)
+        async with self._watching(application_id, key):
+            return await self.labels.delete(ObjectKind.APPLICATION, application_id, key)
+
+    def _watching(self, application_id: str, key: str) -> AbstractAsyncContextManager[None]:
+        """Only its scenarios decide which runtimes an application shares."""
+        if key != SCENARIOS_KEY:
+            return nullcontext()
+        return self.watch.watching(application_id)

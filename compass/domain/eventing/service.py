@@ -27,6 +27,7 @@ from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY, scenario_names
 from compass.domain.runtime.repository import RuntimeRepository
 from compass.errors import InvalidData, NotFound
+from compass.notifications.events import EventType, notify_application
 
 __all__ = ["EVENT_URL_KEY", "EventingService", "gateway_url", "runtime_event_url"]
 
@@ -67,6 +68,8 @@ def _default_runtime(
 
 class EventingService:
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.session = session
+        self.tenant_id = tenant_id
         self.eventing = EventingRepository(session, tenant_id)
         self.applications = ApplicationRepository(session, tenant_id)
         self.runtimes = RuntimeRepository(session, tenant_id)
@@ -85,7 +88,9 @@ class EventingService:
                 f"runtime {runtime_id!r} shares no scenario with application {application_id!r}"
             )
         await self.eventing.set_default(application_id, runtime_id)
-        return await self._url_of(application, runtime_id)
+        url = await self._url_of(application, runtime_id)
+        await self._notify(application_id, url, runtime_id)
+        return url
 
     async def delete_default(self, application_id: str) -> str:
         """Forgets the explicit choice; returns the event URL it gave ("" when none)."""
@@ -95,7 +100,24 @@ class EventingService:
             return ""
         url = await self._url_of(application, row.runtime_id)
         await self.eventing.delete_default(row)
+        await self.session.flush()
+        now = (await self.application_urls([application_id])).get(application_id, "")
+        await self._notify(application_id, now, None)
         return url
+
+    async def _notify(self, application_id: str, url: str, runtime_id: str | None) -> None:
+        """The application's default eventing changed: its event URL, and the runtime chosen."""
+        runtime = await self.runtimes.get(runtime_id) if runtime_id else None
+        concerned: dict[str, object] = {"defaultURL": url}
+        if runtime is not None:
+            concerned["runtime"] = {"id": runtime.id, "name": runtime.name}
+        await notify_application(
+            self.session,
+            self.tenant_id,
+            application_id,
+            EventType.DEFAULT_EVENTING_CHANGED,
+            concerned,
+        )
 
     async def application_urls(self, application_ids: Sequence[str]) -> dict[str, str]:
         """The event URL of each application, in two statements for any number of them."""

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -12,7 +13,13 @@ from compass.domain.pagination import Page, PageRequest, paginate
 from compass.domain.repository import CONNECTED, ConnectableRepository
 from compass.domain.runtime.model import RuntimeRow
 
-__all__ = ["RuntimeRepository"]
+__all__ = ["Contact", "RuntimeRepository"]
+
+
+@dataclass(frozen=True)
+class Contact:
+    wrote: bool
+    became_connected: bool
 
 
 class RuntimeRepository(ConnectableRepository[RuntimeRow]):
@@ -30,7 +37,9 @@ class RuntimeRepository(ConnectableRepository[RuntimeRow]):
             statement = statement.where(RuntimeRow.id != except_id)
         return await self.session.scalar(statement) is not None
 
-    async def record_contact(self, runtime_id: str, now: datetime, refresh: timedelta) -> bool:
+    async def record_contact(
+        self, runtime_id: str, now: datetime, refresh: timedelta
+    ) -> Contact:
         """CONNECTED and seen now. Reads first: a runtime already connected and
         seen within `refresh` costs no write (agents poll often)."""
         found = (
@@ -41,22 +50,25 @@ class RuntimeRepository(ConnectableRepository[RuntimeRow]):
             )
         ).first()
         if found is None:
-            return False
+            return Contact(False, False)
         status, last_seen = found
-        values: dict[str, object] = {}
-        if status != CONNECTED:
-            values.update(status_condition=CONNECTED, status_timestamp=now)
-        if last_seen is None or now - last_seen >= refresh:
-            values["last_seen_at"] = now
-        if not values:
-            return False
-        await self.session.execute(
-            sa.update(RuntimeRow)
-            .where(RuntimeRow.tenant_id == self.tenant_id, RuntimeRow.id == runtime_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        this_runtime = sa.update(RuntimeRow).where(
+            RuntimeRow.tenant_id == self.tenant_id, RuntimeRow.id == runtime_id
         )
-        return True
+        if status != CONNECTED:
+            # Conditional: of concurrent first calls, exactly one connects it
+            # (the others wait for its row lock, then find it CONNECTED).
+            connected = await self.session.execute(
+                this_runtime.where(RuntimeRow.status_condition != CONNECTED).values(
+                    status_condition=CONNECTED, status_timestamp=now, last_seen_at=now
+                )
+            )
+            if connected.rowcount == 1:
+                return Contact(True, True)
+        if last_seen is None or now - last_seen >= refresh:
+            await self.session.execute(this_runtime.values(last_seen_at=now))
+            return Contact(True, False)
+        return Contact(False, False)
 
     async def set_status(self, runtime_id: str, condition: str, now: datetime) -> None:
         await self.session.execute(

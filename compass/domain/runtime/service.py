@@ -19,6 +19,7 @@ from compass.domain.runtime.model import RuntimeRow
 from compass.domain.runtime.repository import RuntimeRepository
 from compass.domain.scenario_assignment.service import ScenarioAssignmentService
 from compass.errors import NotFound, NotUnique
+from compass.notifications.watch import ABSENT, RuntimeWatch
 
 __all__ = ["RuntimeLabels", "RuntimeService"]
 
@@ -32,8 +33,14 @@ class RuntimeService:
         self.runtimes = RuntimeRepository(session, tenant_id)
         self.labels = LabelService(session, tenant_id)
         self.assignments = ScenarioAssignmentService(session, tenant_id)
+        self.watch = RuntimeWatch(session, tenant_id)
 
     async def register(self, command: RuntimeCommand) -> RuntimeRow:
+        row = await self._register(command)
+        await self.watch.report(row.id, ABSENT, await self.watch.snapshot(row.id))
+        return row
+
+    async def _register(self, command: RuntimeCommand) -> RuntimeRow:
         if await self.runtimes.name_taken(command.name):
             raise NotUnique(f"a runtime named {command.name!r} already exists")
         now = utcnow()
@@ -54,6 +61,11 @@ class RuntimeService:
     async def update(self, runtime_id: str, command: RuntimeCommand) -> RuntimeRow:
         """Name, description and status as given; labels, when given, replace the
         existing ones (scenarios stay unless the input sets them)."""
+        await self.get_existing(runtime_id)
+        async with self.watch.watching(runtime_id):
+            return await self._update(runtime_id, command)
+
+    async def _update(self, runtime_id: str, command: RuntimeCommand) -> RuntimeRow:
         row = await self.get_existing(runtime_id)
         if await self.runtimes.name_taken(command.name, except_id=runtime_id):
             raise NotUnique(f"a runtime named {command.name!r} already exists")
@@ -75,7 +87,8 @@ class RuntimeService:
 
     async def unregister(self, runtime_id: str) -> RuntimeRow:
         row = await self.get_existing(runtime_id)
-        await self.runtimes.delete(row)
+        async with self.watch.watching(runtime_id):
+            await self.runtimes.delete(row)
         return row
 
     async def get(self, runtime_id: str, audience: Audience = EVERYONE) -> RuntimeRow | None:
@@ -101,8 +114,13 @@ class RuntimeService:
     async def mark_connected(
         self, runtime_id: str, seen_refresh: timedelta = SEEN_REFRESH
     ) -> bool:
-        """A call of the runtime: CONNECTED, and seen (for the agent's connection status)."""
-        return await self.runtimes.record_contact(runtime_id, utcnow(), seen_refresh)
+        """A call of the runtime: CONNECTED, and seen (for the agent's connection status).
+        True when that wrote something (the caller commits it)."""
+        contact = await self.runtimes.record_contact(runtime_id, utcnow(), seen_refresh)
+        if contact.became_connected:
+            row = await self.get_existing(runtime_id)
+            await self.watch.connected(runtime_id, row.name)
+        return contact.wrote
 
 
 class RuntimeLabels:
@@ -114,10 +132,12 @@ class RuntimeLabels:
 
     async def set(self, runtime_id: str, key: str, value: object):
         await self.runtimes.get_existing(runtime_id)
-        row = await self.labels.set(ObjectKind.RUNTIME, runtime_id, key, value)
-        await self.runtimes.assignments.apply_to_runtime(runtime_id)
+        async with self.runtimes.watch.watching(runtime_id):
+            row = await self.labels.set(ObjectKind.RUNTIME, runtime_id, key, value)
+            await self.runtimes.assignments.apply_to_runtime(runtime_id)
         return row
 
     async def delete(self, runtime_id: str, key: str):
         await self.runtimes.get_existing(runtime_id)
-        return await self.labels.delete(ObjectKind.RUNTIME, runtime_id, key)
+        async with self.runtimes.watch.watching(runtime_id):
+            return await self.labels.delete(ObjectKind.RUNTIME, runtime_id, key)

@@ -23,6 +23,7 @@ from compass.domain.pagination import Page, PageRequest
 from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
 from compass.domain.scenario_assignment.repository import ScenarioAssignmentRepository
 from compass.errors import InvalidData, NotFound, NotUnique
+from compass.notifications.watch import RuntimeWatch
 
 __all__ = ["LabelSelector", "ScenarioAssignmentService"]
 
@@ -39,6 +40,7 @@ class ScenarioAssignmentService:
         self.assignments = ScenarioAssignmentRepository(session, tenant_id)
         self.labels = LabelService(session, tenant_id)
         self.label_rows = LabelRepository(session, tenant_id)
+        self.watch = RuntimeWatch(session, tenant_id)
 
     async def create(self, scenario: str, selector: LabelSelector) -> ScenarioAssignmentRow:
         definition = await self.labels.definitions.ensure_scenarios()
@@ -62,7 +64,8 @@ class ScenarioAssignmentService:
         current = await self._scenario_labels(runtime_ids)
         for runtime_id in runtime_ids:
             label = current.get(runtime_id)
-            await self._add(runtime_id, None if label is None else label.value, [scenario])
+            async with self.watch.watching(runtime_id):
+                await self._add(runtime_id, None if label is None else label.value, [scenario])
         return row
 
     async def get_for_scenario(self, scenario: str) -> ScenarioAssignmentRow | None:
@@ -117,11 +120,13 @@ class ScenarioAssignmentService:
     async def _delete(self, row: ScenarioAssignmentRow) -> None:
         runtime_ids = await self.assignments.runtimes_matching(row.selector_key, row.selector_value)
         for label in (await self._scenario_labels(runtime_ids)).values():
-            remaining = [s for s in scenario_names(label.value) if s != row.scenario]
-            if not remaining:
-                await self.label_rows.delete(label)
-            elif remaining != label.value:
-                await self.label_rows.upsert(
-                    ObjectKind.RUNTIME, label.runtime_id, label.key, remaining
-                )
+            async with self.watch.watching(label.runtime_id):
+                await self._take_away(label, row.scenario)
         await self.assignments.delete(row)
+
+    async def _take_away(self, label: LabelRow, scenario: str) -> None:
+        remaining = [s for s in scenario_names(label.value) if s != scenario]
+        if not remaining:
+            await self.label_rows.delete(label)
+        elif remaining != label.value:
+            await self.label_rows.upsert(ObjectKind.RUNTIME, label.runtime_id, label.key, remaining)
