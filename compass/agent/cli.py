@@ -125,6 +125,7 @@ _SHOWN = (
     "last_sync_at",
     "last_sync_result",
     "applications",
+    "subscription",
     "last_error",
 )
 
@@ -142,7 +143,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print status.json as it is")] = False,
 ) -> None:
     """Show how the agent is doing: connection state, certificate expiry, last
-    sync and its result, number of applications, last error."""
+    sync and its result, number of applications, live subscription (active,
+    reconnecting or unavailable), last error, and a line per
+    entry of instance-auths.json (condition, instance auth ID, last error)."""
     if not state_dir.is_dir():
         raise _fail(f"no state directory {state_dir}")
     try:
@@ -157,3 +160,23 @@ def status(
         typer.echo(f"{key}: {'-' if value is None else value}")
     pid = current.get("pid")
     typer.echo(f"pid: {pid} ({'running' if _alive(pid) else 'not running'})")
+    if current.get("instance_auths_error"):
+        typer.echo(f"instance auths: {current['instance_auths_error']}")
+    entries = current.get("instance_auths")
+    if isinstance(entries, dict):
+        for entry_id, entry in entries.items():
+            if isinstance(entry, dict):
+                typer.echo(_instance_auth_line(entry_id, entry))
+
+
+def _instance_auth_line(entry_id: str, entry: dict[str, Any]) -> str:
+    def shown(key: str) -> Any:
+        value = entry.get(key)
+        return "-" if value is None else value
+
+    line = (
+        f"instance auth {entry_id}: {shown('condition')} "
+        f"(auth {shown('auth_id')}, bundle {shown('bundle_id')}"
+        f"{', being given back' if entry.get('releasing') else ''})"
+    )
+    return f"{line}; last error: {entry['last_error']}" if entry.get("last_error") else line

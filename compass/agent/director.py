@@ -3,8 +3,11 @@
 `report` does what the Kyma runtime agent does: set the URL labels that differ
 and mark the runtime CONNECTED, writing back its name, description and labels
 (scenarios included) unchanged. `applications` reads every application of the
-runtime's scenarios with bundles, definitions and documents, following every
-page. The selections were checked against the committed schema.graphql.
+runtime's scenarios with bundles, definitions, documents and the runtime's own
+bundle instance auths (credentials), following every page.
+`request_instance_auth` and `release_instance_auth` ask for credentials to a
+bundle and give them back, as the runtime itself. The selections were checked
+against the committed schema.graphql.
 """
 
 from __future__ import annotations
@@ -29,10 +32,17 @@ CONNECTED = "CONNECTED"
 PAGE_SIZE = 100
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 
-# The schema has no bundle instance auths yet. When `Bundle.instanceAuths`
-# exists, put its selection here, e.g.
-# "instanceAuths { id status { condition } auth { credential { ... } } }".
-BUNDLE_INSTANCE_AUTHS = ""
+# A runtime sees only its own instance auths, credentials included.
+_CREDENTIAL = (
+    "... on BasicCredentialData { username password } "
+    "... on OAuthCredentialData { clientId clientSecret url }"
+)
+_INSTANCE_AUTH_STATUS = "status { condition timestamp message reason }"
+BUNDLE_INSTANCE_AUTHS = (
+    f"instanceAuths {{ id context inputParams {_INSTANCE_AUTH_STATUS} "
+    f"auth {{ credential {{ {_CREDENTIAL} }} additionalHeaders additionalQueryParams }} "
+    "runtimeID runtimeContextID }"
+)
 
 _DEFINITIONS = {
     "apiDefinitions": "id name description targetURL group spec { data format type } "
@@ -75,6 +85,11 @@ SET_LABEL = """mutation($id: ID!, $key: String!, $value: Any!) {
   setRuntimeLabel(runtimeID: $id, key: $key, value: $value) { key } }"""
 UPDATE_RUNTIME = """mutation($id: ID!, $in: RuntimeInput!) {
   updateRuntime(id: $id, in: $in) { id status { condition } } }"""
+REQUEST_INSTANCE_AUTH = f"""mutation($bundle: ID!, $in: BundleInstanceAuthRequestInput!,
+  $context: ID) {{ requestBundleInstanceAuthCreation(bundleID: $bundle, in: $in,
+  runtimeContextID: $context) {{ id {_INSTANCE_AUTH_STATUS} }} }}"""
+RELEASE_INSTANCE_AUTH = f"""mutation($id: ID!) {{
+  requestBundleInstanceAuthDeletion(authID: $id) {{ id {_INSTANCE_AUTH_STATUS} }} }}"""
 
 Page = dict[str, Any]
 
@@ -135,6 +150,31 @@ class Director:
         }
         await self._data(UPDATE_RUNTIME, {"id": self.runtime_id, "in": update})
         return True
+
+    async def request_instance_auth(
+        self,
+        bundle_id: str,
+        context: str | None,
+        input_params: str | None,
+        runtime_context_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Ask for credentials to a bundle's APIs for this runtime; `context` and
+        `input_params` are JSON text. The new instance auth (id and status)."""
+        variables = {
+            "bundle": bundle_id,
+            "in": {"context": context, "inputParams": input_params},
+            "context": runtime_context_id,
+        }
+        return (await self._data(REQUEST_INSTANCE_AUTH, variables))[
+            "requestBundleInstanceAuthCreation"
+        ]
+
+    async def release_instance_auth(self, auth_id: str) -> dict[str, Any]:
+        """Give credentials back: the instance auth turns UNUSED, or is deleted at
+        once when nothing was issued. Its last state (id and status)."""
+        return (await self._data(RELEASE_INSTANCE_AUTH, {"id": auth_id}))[
+            "requestBundleInstanceAuthDeletion"
+        ]
 
     async def applications(self) -> list[dict[str, Any]]:
         """Every application of the runtime's scenarios, every nested page merged

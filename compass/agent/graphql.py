@@ -33,7 +33,14 @@ _CERTIFICATE_ALERTS = (
 
 
 class AgentError(Exception):
-    """Base of the agent's errors; the message is one line, free of secrets."""
+    """Base of the agent's errors; the message is one line, free of secrets.
+
+    `kinds`: the names of the GraphQL errors behind it (`extensions.error`,
+    e.g. NotFound, InvalidData), for callers that react to one of them."""
+
+    def __init__(self, message: str, kinds: frozenset[str] = frozenset()) -> None:
+        super().__init__(message)
+        self.kinds = kinds
 
 
 class Unreachable(AgentError):
@@ -73,9 +80,9 @@ def _describe(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
-def _error_code(error: Any) -> Any:
+def _extension(error: Any, key: str) -> Any:
     extensions = error.get("extensions") if isinstance(error, dict) else None
-    return extensions.get("error_code") if isinstance(extensions, dict) else None
+    return extensions.get(key) if isinstance(extensions, dict) else None
 
 
 async def call(
@@ -109,9 +116,12 @@ async def call(
         messages = "; ".join(
             str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors
         )
-        if any(_error_code(e) == UNAUTHORIZED for e in errors):
-            raise Refused(messages)
-        raise ServerError(messages)
+        kinds = frozenset(
+            kind for kind in (_extension(e, "error") for e in errors) if isinstance(kind, str)
+        )
+        if any(_extension(e, "error_code") == UNAUTHORIZED for e in errors):
+            raise Refused(messages, kinds)
+        raise ServerError(messages, kinds)
     data = body.get("data") if isinstance(body, dict) else None
     if status != 200 or not isinstance(data, dict):
         raise ServerError(f"{url}: HTTP {status} without data")

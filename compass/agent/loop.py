@@ -2,15 +2,21 @@
 
 Each step: pair if a new one-time token appeared (settings are loaded again,
 so a rewritten config file counts), renew the certificate when it is due,
-report the runtime, sync its applications, write status.json.
+report the runtime, ask for (or give back) the credentials listed in
+instance-auths.json, sync its applications, write status.json.
 
 - A step that cannot reach the server is retried with capped exponential
   backoff and jitter (tenacity); nothing but the status is written meanwhile.
 - A refusal (revoked or unknown certificate, spent token) stops all use of
   the certificate until a token with another SHA-256 than the last one used
   shows up; the files on disk stay until a new pair replaces them.
+- Once connected, a live subscription (`subscription`) wakes the loop when
+  the runtime's configuration changes, so it syncs at once; the interval poll
+  stays as the fallback. It is opened again with each new certificate and
+  closed on refusal.
 - SIGTERM and SIGINT set an event that ends every sleep: the step in progress
-  finishes, the status is written, the process exits with 0.
+  finishes, the subscription is closed, the status is written, the process
+  exits with 0.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from compass.agent.credentials import Credentials, load_credentials, store_crede
 from compass.agent.director import Director
 from compass.agent.graphql import AgentError, Refused, ServerError, Unreachable
 from compass.agent.hook import run_hook
+from compass.agent.instance_auths import InstanceAuths
 from compass.agent.settings import AgentSettings, SettingsError
 from compass.agent.state import (
     Status,
@@ -49,11 +56,13 @@ from compass.agent.state import (
     write_applications,
     write_status,
 )
+from compass.agent.subscription import Subscription
 
 __all__ = ["Agent", "main"]
 
 TOKEN_POLL = 1.0  # seconds between looks at the settings while waiting for a token
 JITTER = 0.1
+UNSUBSCRIBE_TIMEOUT = 5.0  # closing the subscription's socket
 log = logging.getLogger("compass.agent")
 
 
@@ -77,18 +86,23 @@ class Agent:
         self.clock = clock
         self.directory = settings.state_dir
         self.status = Status(runtime_id=settings.runtime_id, pid=os.getpid())
+        self.instance_auths = InstanceAuths(self.directory, clock)
         self.credentials: Credentials | None = None
         self.refused = False
         self.pending: tuple[str, str, Pairing] | None = None  # digest, connector URL, answer
         self.public = httpx.AsyncClient(timeout=settings.timeout)
         self.mtls: httpx.AsyncClient | None = None
+        self.wake = asyncio.Event()  # set by the subscription: sync now
+        self.subscription: asyncio.Task[None] | None = None
+        self._subscribed_with: tuple[str, str] | None = None  # certificate serial, URL
 
     async def run(self) -> None:
         try:
             await self._load_stored()
             while not self.stop.is_set():
-                await self._sleep(await self._attempt())
+                await self._pause(await self._attempt())
         finally:
+            await self._unsubscribe()
             self._write_status()
             await self.public.aclose()
             if self.mtls is not None:
@@ -124,6 +138,7 @@ class Agent:
             before_sleep=self._unreachable,
             reraise=True,
         )
+        self.wake.clear()  # events from now on call for another sync
         try:
             return await retrying(self._step)
         except Unreachable as error:  # only when stopping
@@ -131,6 +146,8 @@ class Agent:
         except Refused as error:
             log.error("refused: %s; waiting for a new one-time token", error)
             self.refused = True
+            await self._unsubscribe()
+            self.status.subscription = None
             self._failed("refused", error)
             return TOKEN_POLL
         except AgentError as error:
@@ -163,18 +180,23 @@ class Agent:
         )
         if await director.report(self.settings.events_url, self.settings.console_url):
             log.info("reported runtime %s as CONNECTED", self.settings.runtime_id)
+        await self.instance_auths.reconcile(director)
         applications = await director.applications()
         synced_at = self.clock()
         changes = write_applications(
             self.directory, self.settings.runtime_id, applications, synced_at
         )
         for change in changes:
-            log.info("application %s: %s %s", change.kind, change.id, change.name)
+            detail = " (instance auths)" if change.credentials else ""
+            log.info("application %s: %s %s%s", change.kind, change.id, change.name, detail)
+        self.status.instance_auths = self.instance_auths.observe(applications)
+        self.status.instance_auths_error = self.instance_auths.file_error
         self._set_state("connected")
         self.status.last_sync_at = rfc3339(synced_at)
         self.status.last_sync_result = "ok"
         self.status.applications = len(applications)
         self._write_status()
+        await self._subscribe(self.credentials)
         command = self.settings.hook_command()
         if changes and command:
             await run_hook(command, self.directory)
@@ -259,6 +281,40 @@ class Agent:
         if previous is not None:
             await previous.aclose()
 
+    async def _subscribe(self, credentials: Credentials) -> None:
+        """Keep the subscription open with the current certificate."""
+        key = (credentials.serial, credentials.director_url)
+        running = self.subscription is not None and not self.subscription.done()
+        if running and self._subscribed_with == key:
+            return
+        await self._unsubscribe()
+        subscription = Subscription(
+            credentials.director_url,
+            self.settings.runtime_id,
+            credentials.ssl_context(),
+            self._headers(),
+            on_event=self.wake.set,
+            on_state=self._subscription_state,
+            max_backoff=self.settings.max_backoff,
+            timeout=self.settings.timeout,
+        )
+        self.subscription = asyncio.create_task(subscription.run(), name="subscription")
+        self._subscribed_with = key
+
+    async def _unsubscribe(self) -> None:
+        task, self.subscription, self._subscribed_with = self.subscription, None, None
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait({task}, timeout=UNSUBSCRIBE_TIMEOUT)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            log.error("the subscription ended: %r", task.exception())
+
+    def _subscription_state(self, state: str) -> None:
+        if state != self.status.subscription:
+            self.status.subscription = state
+            self._write_status()
+
     def _settings(self) -> AgentSettings:
         """The settings loaded again (a rewritten config file may hold a token)."""
         try:
@@ -302,6 +358,20 @@ class Agent:
         """Sleep that ends early when the agent is asked to stop."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stop.wait(), timeout=max(seconds, 0))
+
+    async def _pause(self, seconds: float) -> None:
+        """The wait between steps: ends early on a stop request or on an event
+        of the subscription."""
+        waiters = {asyncio.ensure_future(event.wait()) for event in (self.stop, self.wake)}
+        try:
+            await asyncio.wait(
+                waiters, timeout=max(seconds, 0), return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        if self.wake.is_set() and not self.stop.is_set():
+            log.debug("woken by the subscription: syncing now")
 
 
 async def main(settings: AgentSettings, reload: Callable[[], AgentSettings]) -> None:

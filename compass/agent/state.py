@@ -2,9 +2,14 @@
 same directory, fsync, `os.replace`), so a reader or a crash never sees half a
 file and the last good configuration survives any failure:
 
-- `applications/<id>.json`, `applications/index.json`: what the runtime should run;
+- `applications/<id>.json`, `applications/index.json`: what the runtime should
+  run, the runtime's bundle instance auths (credentials) included; so the
+  folder is 0700 and its files 0600;
 - `status.json`: how the agent is doing (read by `compass agent status`);
 - `token.json`: the SHA-256 of the last one-time token used, never the token.
+
+`instance_auths` keeps the requests for credentials (`instance-auths.json`,
+`instance-auths.state.json`).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import json
 import os
 import re
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +31,7 @@ __all__ = [
     "Change",
     "Status",
     "atomic_write",
+    "json_bytes",
     "read_applications",
     "read_status",
     "read_used_token",
@@ -37,6 +43,7 @@ __all__ = [
 ]
 
 APPLICATIONS, INDEX, STATUS, TOKEN = "applications", "index.json", "status.json", "token.json"
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600  # the applications folder holds credentials
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
@@ -57,7 +64,7 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
-def _json_bytes(value: Any) -> bytes:
+def json_bytes(value: Any) -> bytes:
     return json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
 
 
@@ -76,7 +83,7 @@ def read_used_token(directory: Path) -> str | None:
 
 
 def record_used_token(directory: Path, digest: str, at: datetime) -> None:
-    atomic_write(directory / TOKEN, _json_bytes({"sha256": digest, "used_at": rfc3339(at)}))
+    atomic_write(directory / TOKEN, json_bytes({"sha256": digest, "used_at": rfc3339(at)}))
 
 
 @dataclass
@@ -92,12 +99,19 @@ class Status:
     applications: int | None = None
     last_error: str | None = None
     updated_at: str | None = None
+    # Per entry of instance-auths.json: auth_id, bundle_id, application_id,
+    # condition, last_error; and what keeps the file from being used, if anything.
+    instance_auths: dict[str, dict[str, Any]] = field(default_factory=dict)
+    instance_auths_error: str | None = None
+    # The live subscription: None until connected (and after a refusal).
+    subscription: str | None = None
 
     STATES = ("connected", "connecting", "waiting_for_token", "refused", "unreachable")
+    SUBSCRIPTION_STATES = ("active", "reconnecting", "unavailable")
 
 
 def write_status(directory: Path, status: Status) -> None:
-    atomic_write(directory / STATUS, _json_bytes(asdict(status)))
+    atomic_write(directory / STATUS, json_bytes(asdict(status)))
 
 
 def read_status(directory: Path) -> dict[str, Any]:
@@ -113,6 +127,16 @@ class Change:
     kind: str  # "added", "updated" or "removed"
     id: str
     name: str
+    credentials: bool = False  # an update that touched the instance auths
+
+
+def _instance_auths(application: dict[str, Any]) -> dict[Any, Any]:
+    bundles = (application.get("bundles") or {}).get("data") or []
+    return {
+        bundle.get("id"): bundle.get("instanceAuths")
+        for bundle in bundles
+        if isinstance(bundle, dict) and bundle.get("instanceAuths")
+    }
 
 
 def _file_name(application_id: Any) -> str:
@@ -121,6 +145,11 @@ def _file_name(application_id: Any) -> str:
     if f"{application_id}.json" == INDEX:
         raise ServerError("an application ID collides with the index file")
     return f"{application_id}.json"
+
+
+def _make_private(path: Path, mode: int) -> None:
+    if path.stat().st_mode & 0o777 != mode:
+        os.chmod(path, mode)
 
 
 def read_applications(directory: Path) -> dict[str, dict[str, Any]]:
@@ -145,7 +174,9 @@ def _changes(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
         if application_id not in before:
             changes.append(Change("added", application_id, str(application.get("name"))))
         elif before[application_id] != application:
-            changes.append(Change("updated", application_id, str(application.get("name"))))
+            credentials = _instance_auths(before[application_id]) != _instance_auths(application)
+            name = str(application.get("name"))
+            changes.append(Change("updated", application_id, name, credentials))
     return changes
 
 
@@ -155,7 +186,8 @@ def write_applications(
     """Store one file per application and the index; delete the files of
     applications no longer there. Returns what changed since the last sync."""
     folder = directory / APPLICATIONS
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+    _make_private(folder, PRIVATE_DIR)
     current = {application["id"]: application for application in applications}
     names = {application_id: _file_name(application_id) for application_id in current}
     # JSON round trip, so comparisons see what a file would hold.
@@ -164,7 +196,9 @@ def write_applications(
     changes = _changes(before, current)
     for application_id, application in current.items():
         if before.get(application_id) != application:
-            atomic_write(folder / names[application_id], _json_bytes(application))
+            atomic_write(folder / names[application_id], json_bytes(application), PRIVATE_FILE)
+        else:  # written by an agent that kept no credentials there
+            _make_private(folder / names[application_id], PRIVATE_FILE)
     for change in changes:
         if change.kind == "removed":
             (folder / f"{change.id}.json").unlink(missing_ok=True)
@@ -176,5 +210,5 @@ def write_applications(
             key=lambda entry: (str(entry["name"]), entry["id"]),
         ),
     }
-    atomic_write(folder / INDEX, _json_bytes(index))
+    atomic_write(folder / INDEX, json_bytes(index), PRIVATE_FILE)
     return changes

@@ -77,3 +77,44 @@ def test_status_without_state_exits_2(tmp_path: Path, make_dir: bool) -> None:
     result = runner.invoke(agent_app, ["status", "--state-dir", str(state_dir)])
     assert result.exit_code == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_status_shows_a_line_per_instance_auth_entry(tmp_path: Path) -> None:
+    status = {
+        "state": "connected",
+        "runtime_id": "rt-1",
+        "pid": 0,
+        "instance_auths": {
+            "svc-1": {
+                "auth_id": "ia-1",
+                "bundle_id": "b1",
+                "application_id": "a1",
+                "condition": "SUCCEEDED",
+                "last_error": None,
+            },
+            "svc-2": {
+                "auth_id": None,
+                "bundle_id": "b2",
+                "application_id": None,
+                "condition": None,
+                "last_error": "no bundle b2",
+            },
+            "old": {
+                "auth_id": "ia-0",
+                "bundle_id": "b1",
+                "condition": "SUCCEEDED",
+                "last_error": None,
+                "releasing": True,
+            },
+        },
+        "instance_auths_error": "instance-auths.json is not valid JSON: ...",
+    }
+    (tmp_path / "status.json").write_text(json.dumps(status))
+
+    shown = runner.invoke(agent_app, ["status", "--state-dir", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert "instance auth svc-1: SUCCEEDED (auth ia-1, bundle b1)" in lines
+    assert "instance auth svc-2: - (auth -, bundle b2); last error: no bundle b2" in lines
+    assert "instance auth old: SUCCEEDED (auth ia-0, bundle b1, being given back)" in lines
+    assert "instance auths: instance-auths.json is not valid JSON: ..." in lines

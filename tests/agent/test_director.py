@@ -28,6 +28,8 @@ URL = "https://mtls.test/director/graphql"
         director.RUNTIME,
         director.SET_LABEL,
         director.UPDATE_RUNTIME,
+        director.REQUEST_INSTANCE_AUTH,
+        director.RELEASE_INSTANCE_AUTH,
         connector.CONFIGURATION,
         connector.SIGN,
     ],
@@ -35,6 +37,14 @@ URL = "https://mtls.test/director/graphql"
 def test_documents_are_valid_against_the_committed_schema(document: str) -> None:
     schema = graphql.build_schema(SCHEMA.read_text())
     assert graphql.validate(schema, graphql.parse(document)) == []
+
+
+@pytest.mark.parametrize("document", [director.APPLICATIONS, director.MORE_BUNDLES])
+def test_bundles_carry_the_runtimes_instance_auths_with_credentials(document: str) -> None:
+    assert director.BUNDLE_INSTANCE_AUTHS.startswith("instanceAuths {")
+    assert director.BUNDLE_INSTANCE_AUTHS in document
+    for field in ("username password", "clientId clientSecret url", "condition timestamp"):
+        assert field in director.BUNDLE_INSTANCE_AUTHS
 
 
 def _page(items: list[dict], cursor: str | None = None, total: int | None = None) -> dict:
@@ -99,6 +109,12 @@ class FakeDirector:
 
     def updateRuntime(self, _query: str, variables: dict) -> dict:  # noqa: N802
         return {"id": variables["id"], "status": {"condition": "CONNECTED"}}
+
+    def requestBundleInstanceAuthCreation(self, _query: str, variables: dict) -> dict:  # noqa: N802
+        return {"id": "ia-1", "status": {"condition": "PENDING"}}
+
+    def requestBundleInstanceAuthDeletion(self, _query: str, variables: dict) -> dict:  # noqa: N802
+        return {"id": variables["id"], "status": {"condition": "UNUSED"}}
 
 
 async def _with(fake: FakeDirector, work: Callable[[Director], Any]) -> Any:
@@ -180,3 +196,25 @@ async def test_report_writes_nothing_when_all_is_as_it_should_be(
     }
     assert not await _with(fake, lambda d: d.report(events_url, None))
     assert [field for field, _ in fake.calls] == ["runtime"]
+
+
+async def test_instance_auths_are_requested_and_given_back_as_the_runtime() -> None:
+    fake = FakeDirector()
+    created = await _with(
+        fake, lambda d: d.request_instance_auth("b1", '{"ns": "prod"}', '{"plan": "s"}', "ctx-1")
+    )
+    released = await _with(fake, lambda d: d.release_instance_auth("ia-1"))
+
+    assert created == {"id": "ia-1", "status": {"condition": "PENDING"}}
+    assert released == {"id": "ia-1", "status": {"condition": "UNUSED"}}
+    assert fake.calls == [
+        (
+            "requestBundleInstanceAuthCreation",
+            {
+                "bundle": "b1",
+                "in": {"context": '{"ns": "prod"}', "inputParams": '{"plan": "s"}'},
+                "context": "ctx-1",
+            },
+        ),
+        ("requestBundleInstanceAuthDeletion", {"id": "ia-1"}),
+    ]

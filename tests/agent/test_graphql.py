@@ -99,3 +99,16 @@ async def test_an_untrusted_server_certificate_is_a_refusal() -> None:
 async def test_other_errors(handler: Callable[[httpx.Request], httpx.Response]) -> None:
     with pytest.raises(ServerError):
         await _call(handler)
+
+
+async def test_error_names_are_kept_as_kinds() -> None:
+    def handler(_request: httpx.Request) -> httpx.Response:
+        error = {"message": "no bundle", "extensions": {"error": "NotFound", "error_code": 20}}
+        return httpx.Response(200, json={"data": None, "errors": [error]})
+
+    with pytest.raises(ServerError, match="no bundle") as raised:
+        await _call(handler)
+    assert raised.value.kinds == {"NotFound"}
+    with pytest.raises(Refused) as refused:
+        await _call(_errors(26))
+    assert refused.value.kinds == {"X"}

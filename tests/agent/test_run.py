@@ -1,6 +1,7 @@
 """`compass agent run` against a real `compass serve`: pairing, reporting, sync,
-renewal, revocation followed by a new token, and a server that goes away and
-comes back. Real processes, real TLS; every wait is bounded."""
+credentials asked for in instance-auths.json, renewal, revocation followed by a
+new token, and a server that goes away and comes back. Real processes, real
+TLS; every wait is bounded."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import datetime
@@ -34,6 +36,17 @@ SCENARIOS = """mutation($in: LabelDefinitionInput!) { updateLabelDefinition(in: 
 MOVE = """mutation($id: ID!) {
   setApplicationLabel(applicationID: $id, key: "scenarios", value: ["OTHER"]) { key } }"""
 DELETE_AUTH = "mutation($id: ID!) { deleteSystemAuthForRuntime(authID: $id) { id } }"
+ADD_BUNDLE = """mutation($app: ID!, $in: BundleCreateInput!) {
+  addBundle(applicationID: $app, in: $in) { id } }"""
+SET_INSTANCE_AUTH = """mutation($id: ID!, $in: BundleInstanceAuthSetInput!) {
+  setBundleInstanceAuth(authID: $id, in: $in) { id status { condition } } }"""
+INSTANCE_AUTH = """query($app: ID!, $bundle: ID!, $id: ID!) { application(id: $app) {
+  bundle(id: $bundle) { instanceAuth(id: $id) { id status { condition } } } } }"""
+PARAMS_SCHEMA = {
+    "type": "object",
+    "properties": {"namespace": {"type": "string"}},
+    "required": ["namespace"],
+}
 HOOK = "import pathlib, sys; pathlib.Path(sys.argv[1]).open('a').write(sys.argv[2] + '\\n')"
 
 
@@ -187,6 +200,155 @@ def test_agent_pairs_reports_syncs_and_reuses_its_certificate(
     assert len(_runtime_state(admin, runtime_id)["auths"]) == 1
 
 
+def _basic(username: str, password: str) -> dict[str, Any]:
+    return {"credential": {"basic": {"username": username, "password": password}}}
+
+
+def _bundle(admin: AdminClient, application_id: str, **fields: Any) -> str:
+    added = admin.data(ADD_BUNDLE, {"app": application_id, "in": fields})
+    return added["addBundle"]["id"]
+
+
+def _write_instance_auths(state_dir: Path, *entries: dict[str, Any]) -> None:
+    """As an operator should: the whole file, replaced atomically."""
+    temporary = state_dir / ".instance-auths.json.tmp"
+    temporary.write_text(json.dumps({"instances": list(entries)}))
+    os.replace(temporary, state_dir / "instance-auths.json")
+
+
+def _stored_auths(agent: Agent, application_id: str, bundle_id: str) -> list[dict[str, Any]]:
+    """The instance auths of one bundle in the agent's file of the application."""
+    application = agent.applications().get(application_id) or {}
+    for bundle in (application.get("bundles") or {}).get("data") or []:
+        if bundle["id"] == bundle_id:
+            return bundle.get("instanceAuths") or []
+    return []
+
+
+def _entry(entry_id: str, condition: str) -> Any:
+    def holds(status: dict[str, Any]) -> bool:
+        entry = (status.get("instance_auths") or {}).get(entry_id) or {}
+        return entry.get("condition") == condition and entry.get("auth_id") is not None
+
+    return holds
+
+
+def test_agent_asks_for_the_credentials_listed_in_its_file(
+    server: Server, admin: AdminClient, tmp_path: Path
+) -> None:
+    runtime_id = _runtime(admin, "cluster-credentials")
+    application_id = _application(admin, "billing")
+    payments = _bundle(
+        admin,
+        application_id,
+        name="payments",
+        instanceAuthRequestInputSchema=json.dumps(PARAMS_SCHEMA),
+    )
+    reports = _bundle(
+        admin, application_id, name="reports", defaultInstanceAuth=_basic("reader", "default-Pa55")
+    )
+    token = _token(admin, runtime_id)
+    state_dir, log = tmp_path / "state", tmp_path / "agent.log"
+    arguments = ["--raw-encoded", token["rawEncoded"], "--runtime-id", runtime_id]
+    payments_entry = {
+        "id": "payments-1",
+        "bundleID": payments,
+        "context": {"service": "payments-1"},
+        "inputParams": {"namespace": "prod"},
+    }
+    reports_entry = {"id": "reports-1", "bundleID": reports}
+
+    with running_agent(state_dir, log, *arguments) as agent:
+        agent.extra_logs.append(server.output)
+        agent.wait_for(
+            lambda s: s.get("state") == "connected" and application_id in agent.applications(),
+            "connected with the application",
+        )
+        assert _stored_auths(agent, application_id, payments) == []
+
+        # Requested: PENDING until the application answers.
+        _write_instance_auths(state_dir, payments_entry)
+        status = agent.wait_for(_entry("payments-1", "PENDING"), "a PENDING request")
+        auth_id = status["instance_auths"]["payments-1"]["auth_id"]
+        assert status["instance_auths"]["payments-1"]["application_id"] == application_id
+        (pending,) = wait_until(
+            lambda: _stored_auths(agent, application_id, payments),
+            "the PENDING instance auth in the application's file",
+            agent.output,
+        )
+        assert pending["id"] == auth_id and pending["status"]["condition"] == "PENDING"
+        assert pending["runtimeID"] == runtime_id and pending["auth"] is None
+        assert json.loads(pending["inputParams"]) == {"namespace": "prod"}
+        assert json.loads(pending["context"]) == {"service": "payments-1"}
+        ledger = json.loads((state_dir / "instance-auths.state.json").read_text())
+        assert ledger["instances"]["payments-1"]["authID"] == auth_id
+
+        # The application (here an administrator) answers with credentials.
+        admin.data(SET_INSTANCE_AUTH, {"id": auth_id, "in": {"auth": _basic("svc", "s3cret-Pa55")}})
+        agent.wait_for(_entry("payments-1", "SUCCEEDED"), "SUCCEEDED in the status")
+        (issued,) = wait_until(
+            lambda: [
+                a
+                for a in _stored_auths(agent, application_id, payments)
+                if a["status"]["condition"] == "SUCCEEDED"
+            ],
+            "the credentials in the application's file",
+            agent.output,
+        )
+        assert issued["auth"]["credential"] == {"username": "svc", "password": "s3cret-Pa55"}
+        app_file = state_dir / "applications" / f"{application_id}.json"
+        assert stat.S_IMODE(app_file.stat().st_mode) == 0o600
+        assert stat.S_IMODE(app_file.parent.stat().st_mode) == 0o700
+
+        # A bundle with a default: SUCCEEDED at once.
+        _write_instance_auths(state_dir, payments_entry, reports_entry)
+        agent.wait_for(_entry("reports-1", "SUCCEEDED"), "the default credentials")
+        (default,) = wait_until(
+            lambda: _stored_auths(agent, application_id, reports),
+            "the default credentials in the application's file",
+            agent.output,
+        )
+        assert default["status"]["condition"] == "SUCCEEDED"
+        assert default["auth"]["credential"] == {"username": "reader", "password": "default-Pa55"}
+
+        shown = subprocess.run(
+            [sys.executable, "-m", "compass.cli", "agent", "status", "--state-dir", str(state_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
+        assert shown.returncode == 0, shown.stderr
+        lines = shown.stdout.splitlines()
+        assert f"instance auth payments-1: SUCCEEDED (auth {auth_id}, bundle {payments})" in lines
+        assert any(line.startswith("instance auth reports-1: SUCCEEDED") for line in lines)
+
+        # Removed from the file: given back (UNUSED, until the application deletes it).
+        _write_instance_auths(state_dir, reports_entry)
+        agent.wait_for(
+            lambda s: "payments-1" not in (s.get("instance_auths") or {}),
+            "the removed entry forgotten",
+        )
+        wait_until(
+            lambda: all(
+                a["status"]["condition"] == "UNUSED"
+                for a in _stored_auths(agent, application_id, payments)
+            ),
+            "the given back instance auth UNUSED (or gone) in the application's file",
+            agent.output,
+        )
+        variables = {"app": application_id, "bundle": payments, "id": auth_id}
+        seen = admin.data(INSTANCE_AUTH, variables)["application"]["bundle"]["instanceAuth"]
+        assert seen is None or seen["status"]["condition"] == "UNUSED"
+        ledger = json.loads((state_dir / "instance-auths.state.json").read_text())
+        assert list(ledger["instances"]) == ["reports-1"] and ledger["releasing"] == []
+    assert agent.process.returncode == 0, agent.output()
+
+    output = log.read_text()
+    assert f"application updated: {application_id} billing (instance auths)" in output
+    assert "s3cret-Pa55" not in output and "default-Pa55" not in output
+
+
 def test_revoked_agent_waits_for_a_new_token_and_pairs_again(
     server: Server, admin: AdminClient, tmp_path: Path
 ) -> None:
@@ -280,3 +442,56 @@ def test_agent_survives_the_server_going_away(tmp_path: Path) -> None:
         )
         assert stored_file.read_bytes() == stored
         assert agent.stop() == 0, agent.output()
+
+
+def _subscribed(state: str) -> Any:
+    return lambda s: s.get("state") == "connected" and s.get("subscription") == state
+
+
+def test_agent_subscription_brings_changes_long_before_the_poll(tmp_path: Path) -> None:
+    """With a 300 s sync interval only the subscription can explain an update
+    within seconds; it comes back after the server restarts on the same ports."""
+    data_dir, state_dir, log = tmp_path / "data", tmp_path / "state", tmp_path / "agent.log"
+    with ExitStack() as stack:
+        server = stack.enter_context(running_server(data_dir, tmp_path / "serve-1.log"))
+        admin = stack.enter_context(AdminClient(server.base_url, mint_token(data_dir)))
+        runtime_id = _runtime(admin, "cluster-live")
+        token = _token(admin, runtime_id)
+        arguments = ["--raw-encoded", token["rawEncoded"], "--runtime-id", runtime_id]
+        arguments += ["--sync-interval", "300", "--max-backoff", "2"]
+        agent = stack.enter_context(running_agent(state_dir, log, *arguments))
+        agent.extra_logs.append(server.output)
+        agent.wait_for(_subscribed("active"), "connected with the subscription active")
+
+        first = _application(admin, "live-shop")
+        started = time.monotonic()
+        wait_until(lambda: first in agent.applications(), "the first application", agent.output, 30)
+        print(f"\nfirst application in the state dir after {time.monotonic() - started:.2f} s")
+        shown = subprocess.run(
+            [sys.executable, "-m", "compass.cli", "agent", "status", "--state-dir", str(state_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=clean_env(),
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert "subscription: active" in shown.stdout.splitlines()
+
+        server.stop()
+        agent.wait_for(
+            lambda s: s.get("subscription") == "reconnecting", "reconnecting", timeout=30
+        )
+        ports = {"port": server.port, "mtls_port": server.mtls_port}
+        again = stack.enter_context(running_server(data_dir, tmp_path / "serve-2.log", **ports))
+        agent.extra_logs.append(again.output)
+        agent.wait_for(_subscribed("active"), "the subscription active again", timeout=30)
+
+        second = _application(admin, "live-orders")
+        started = time.monotonic()
+        wait_until(
+            lambda: second in agent.applications(), "the second application", agent.output, 30
+        )
+        print(f"second application after the restart in {time.monotonic() - started:.2f} s")
+        assert agent.stop() == 0, agent.output()
+    output = log.read_text()
+    assert "subscription active" in output and "subscription reconnecting" in output

@@ -1,8 +1,11 @@
-"""Atomic files, the applications copy with its diff, the token record, status."""
+"""Atomic files, the applications copy with its diff and modes, the token
+record, status."""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,4 +118,50 @@ def test_status_round_trip(tmp_path: Path) -> None:
         "applications": None,
         "last_error": "no",
         "updated_at": None,
+        "instance_auths": {},
+        "instance_auths_error": None,
+        "subscription": None,
     }
+
+
+def _with_auths(app_id: str, name: str, *auths: dict) -> dict:
+    bundle = {"id": "b1", "name": "orders", "instanceAuths": list(auths)}
+    return {"id": app_id, "name": name, "bundles": {"totalCount": 1, "data": [bundle]}}
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_credential_changes_are_updates_and_files_are_private(tmp_path: Path) -> None:
+    pending = {"id": "ia1", "status": {"condition": "PENDING"}, "auth": None}
+    succeeded = {
+        "id": "ia1",
+        "status": {"condition": "SUCCEEDED"},
+        "auth": {"credential": {"username": "u", "password": "p"}},
+    }
+    write_applications(tmp_path, "rt", [_with_auths("a1", "shop", pending)], NOW)
+    folder = tmp_path / "applications"
+    assert _mode(folder) == 0o700
+    assert _mode(folder / "a1.json") == 0o600 and _mode(folder / "index.json") == 0o600
+
+    changes = write_applications(tmp_path, "rt", [_with_auths("a1", "shop", succeeded)], NOW)
+    assert changes == [Change("updated", "a1", "shop", credentials=True)]
+    stored = json.loads((folder / "a1.json").read_text())
+    assert stored["bundles"]["data"][0]["instanceAuths"] == [succeeded]
+    assert _mode(folder / "a1.json") == 0o600
+
+    renamed = {**_with_auths("a1", "shop", succeeded), "description": "new"}
+    assert write_applications(tmp_path, "rt", [renamed], NOW) == [
+        Change("updated", "a1", "shop", credentials=False)
+    ]
+
+
+def test_files_of_an_older_agent_are_made_private(tmp_path: Path) -> None:
+    folder = tmp_path / "applications"
+    folder.mkdir(mode=0o755)
+    os.chmod(folder, 0o755)
+    (folder / "a1.json").write_text(json.dumps(_app("a1", "shop")))
+    os.chmod(folder / "a1.json", 0o644)
+    assert write_applications(tmp_path, "rt", [_app("a1", "shop")], NOW) == []
+    assert _mode(folder) == 0o700 and _mode(folder / "a1.json") == 0o600
