@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -9,10 +10,12 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from compass import __version__
@@ -23,7 +26,9 @@ from compass.config import Settings
 from compass.db import create_engine, create_session_factory
 from compass.domain.bundle.fetcher import SpecFetcher
 from compass.domain.bundle.service import FETCH_KIND
+from compass.domain.limits import LIMITS_KEY, Limits
 from compass.egress import create_http_client
+from compass.errors import InvalidData
 from compass.notifications.deliveries import WebhookDeliverer
 from compass.notifications.events import DELIVERY_KIND
 from compass.notifications.live import LIVE_KEY, create_live_bus
@@ -39,6 +44,7 @@ from compass.provisioner.service import STEP_KIND
 from compass.provisioner.steps import OperationRunner, StepSettings
 from compass.provisioner.supervisor import AgentSupervisor
 from compass.resolvers.context import Context
+from compass.resolvers.errors import cut_message
 from compass.resolvers.schema import build_schema
 from compass.resolvers.state import AppState
 
@@ -52,7 +58,71 @@ GRAPHQL_PATHS = (
 )
 
 
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _refusal(status: int, message: str) -> JSONResponse:
+    """A GraphQL-style error body for requests refused before they execute."""
+    error = InvalidData(cut_message(message))
+    return JSONResponse(
+        {"data": None, "errors": [{"message": error.message, "extensions": error.extensions}]},
+        status_code=status,
+    )
+
+
+def _limited(scope: Scope, receive: Receive, limit: int) -> Receive:
+    """`receive` that refuses a body over `limit` bytes, declared or streamed."""
+    declared = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+    if declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge
+    seen = 0
+
+    async def counting() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise _BodyTooLarge
+        return message
+
+    return counting
+
+
 class CompassGraphQL(GraphQL):
+    def __init__(self, schema: Any, max_request_bytes: int) -> None:
+        super().__init__(schema)
+        self.max_request_bytes = max_request_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        response: Any
+        try:
+            request = Request(scope, _limited(scope, receive, self.max_request_bytes))
+            response = await self.run(request)
+        except _BodyTooLarge:
+            response = _refusal(
+                413,
+                f"the request body is larger than {self.max_request_bytes} bytes "
+                "(max_request_bytes)",
+            )
+        except HTTPException as error:
+            response = _refusal(error.status_code, error.reason)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A JSON object (or a batch of them); anything else is a 400, never a 500."""
+        try:
+            value = json.loads(data)
+        except (ValueError, RecursionError) as error:  # bad bytes, digits or nesting
+            raise HTTPException(400, "the request body is not valid JSON") from error
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(isinstance(item, dict) for item in items):
+            raise HTTPException(400, "the request body must be a JSON object")
+        return value
+
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(request, request.app.state.compass)
 
@@ -118,7 +188,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = create_engine(settings.sqlalchemy_url())
         live = create_live_bus(settings.sqlalchemy_url())
-        sessions = create_session_factory(engine, info={LIVE_KEY: live})
+        sessions = create_session_factory(
+            engine, info={LIVE_KEY: live, LIMITS_KEY: Limits.of(settings)}
+        )
         key = load_or_create_signing_key(settings.jwt_key_path())
         http = create_http_client(
             settings.egress_allowed_networks, settings.http_timeout, http_transport
@@ -164,7 +236,7 @@ def create_app(
             await http.aclose()
             await engine.dispose()
 
-    graphql = CompassGraphQL(build_schema())
+    graphql = CompassGraphQL(build_schema(settings), settings.max_request_bytes)
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "DEFAULT_TENANT_ID", "DEFAULT_TENANT_NAME"]
@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str | None = Field(None, description="Expected `iss` of external tokens.")
     jwt_audience: str | None = Field(None, description="Expected `aud` of external tokens.")
+    jwt_default_tenant: str | None = Field(
+        None,
+        description="Tenant (internal or external ID) of external tokens that carry no "
+        "`tenant` claim; without it such tokens are refused.",
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     http_timeout: float = Field(
         10.0, description="Seconds an outgoing call (spec fetch, webhook) may take."
@@ -145,6 +150,24 @@ class Settings(BaseSettings):
         description="Seconds a server process holds the supervision of a local agent; another "
         "process takes it over when the holder has not renewed it for this long.",
     )
+    # Limits (DESIGN §6): each refusal is InvalidData naming the limit (HTTP 413 for bodies).
+    max_query_depth: int = Field(15, gt=0, description="Deepest field nesting of a query.")
+    max_query_aliases: int = Field(
+        200, gt=0, description="Aliases in one GraphQL document (a page's worth, 200)."
+    )
+    max_query_tokens: int = Field(10_000, gt=0, description="Tokens in one GraphQL document.")
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="Bytes of a GraphQL request body."
+    )
+    max_label_value_bytes: int = Field(
+        64 * 1024, gt=0, description="Bytes of one label value as JSON."
+    )
+    max_spec_bytes: int = Field(
+        1024 * 1024, gt=0, description="Bytes of one inline specification or document."
+    )
+    max_json_depth: int = Field(
+        64, gt=0, description="Nesting depth of JSON input values, specs and JSON Schemas."
+    )
 
     @field_validator("tls_sans", "trusted_proxies", "egress_allowed_networks", mode="before")
     @classmethod
@@ -164,6 +187,16 @@ class Settings(BaseSettings):
         for network in value:
             ipaddress.ip_network(network, strict=False)
         return value
+
+    @model_validator(mode="after")
+    def _external_tokens_are_pinned(self) -> Settings:
+        """Tokens of an external issuer are checked against both: refusing to start
+        beats accepting any issuer's or any audience's tokens."""
+        if self.jwt_jwks_url and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError(
+                "COMPASS_JWT_JWKS_URL needs COMPASS_JWT_ISSUER and COMPASS_JWT_AUDIENCE"
+            )
+        return self
 
     def sqlalchemy_url(self) -> str:
         if self.database_url:

@@ -110,6 +110,9 @@ async def serve(settings: Settings) -> None:
     context = _mtls_context(server_certificate, authority)
     app = create_app(settings)
     common = {
+        # X-Forwarded-For would rewrite the peer address that the trusted-proxy
+        # check of forwarded certificates reads.
+        "proxy_headers": False,
         "lifespan": "off",
         "log_config": None,
         "log_level": settings.log_level,

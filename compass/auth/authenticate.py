@@ -8,11 +8,13 @@ must still exist; a certificate must also be recorded and not revoked.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -97,7 +99,8 @@ class Authenticator:
             if row is None:
                 raise Unauthorized("the client credentials of this token were deleted")
             return principal_for(row)
-        return user_principal(verified.claims)
+        default = None if verified.local else self.settings.jwt_default_tenant
+        return user_principal(verified.claims, default)
 
     async def certificate_principal(
         self, certificate: x509.Certificate, session: AsyncSession
@@ -105,7 +108,10 @@ class Authenticator:
         self.authority.verify_client_certificate(certificate, utcnow())
         serial = certificate_serial(certificate)
         record = await CertificateRepository(session).get(serial)
-        if record is None:
+        if record is None or not hmac.compare_digest(
+            record.fingerprint, certificate.fingerprint(hashes.SHA256()).hex()
+        ):
+            # Same serial, other certificate: not one this server issued.
             raise Unauthorized("the client certificate is not known to this server")
         if record.revoked_at is not None:
             raise Unauthorized("the client certificate is revoked")

@@ -49,7 +49,7 @@ SELF_SERVICE_MUTATIONS: dict[ConsumerType, dict[str, tuple[str, ObjectType] | No
         "updateRuntime": ("id", ObjectType.RUNTIME),
         "setRuntimeLabel": ("runtimeID", ObjectType.RUNTIME),
         "deleteRuntimeLabel": ("runtimeID", ObjectType.RUNTIME),
-        "registerRuntimeContext": None,
+        "registerRuntimeContext": ("runtimeID", ObjectType.RUNTIME),
         "updateRuntimeContext": None,
         "unregisterRuntimeContext": None,
         # Which bundles it may ask for (those of its scenarios) the service decides.

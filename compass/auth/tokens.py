@@ -74,17 +74,21 @@ class VerifiedToken:
     local: bool  # signed by this server's own key
 
 
-def user_principal(claims: dict[str, object]) -> Principal:
+def user_principal(claims: dict[str, object], default_tenant: str | None = None) -> Principal:
+    """Only a token without a `tenant` claim is unbound (or bound to
+    `default_tenant`); an empty or non-text claim is refused, not read as "any"."""
     scopes = claims.get("scopes", "")
     if isinstance(scopes, list):
         scope_set = frozenset(str(s) for s in scopes)
     else:
         scope_set = frozenset(str(scopes).split())
-    tenant = claims.get("tenant")
+    tenant = claims.get("tenant", default_tenant)
+    if tenant is not None and (not isinstance(tenant, str) or not tenant.strip()):
+        raise Unauthorized("the token's tenant claim must name a tenant")
     return Principal(
         ConsumerType.USER,
         str(claims.get("sub") or claims.get("email") or "unknown"),
-        str(tenant) if tenant else None,
+        tenant,
         scope_set,
     )
 
@@ -128,13 +132,17 @@ class TokenVerifier:
             raise Unauthorized("the bearer token is not signed by this server")
         try:
             signing_key = self._jwks.get_signing_key_from_jwt(token)
-            return jwt.decode(
+            claims = jwt.decode(
                 token,
                 signing_key.key,
                 algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "EdDSA"],
                 issuer=self._settings.jwt_issuer,
                 audience=self._settings.jwt_audience,
-                options={"require": ["exp"], "verify_aud": self._settings.jwt_audience is not None},
+                options={"require": ["exp", "iss", "aud"]},
             )
         except jwt.PyJWTError as error:
             raise Unauthorized(f"the bearer token is not valid: {error}") from error
+        if "tenant" not in claims and self._settings.jwt_default_tenant is None:
+            # It could otherwise choose any tenant with the Tenant header.
+            raise Unauthorized("tokens of the external issuer need a tenant claim")
+        return claims

@@ -38,12 +38,19 @@ class Cursor:
 
     @classmethod
     def decode(cls, text: str) -> Cursor:
+        """A cursor this module encoded; anything else (a timestamp without a
+        zone included, which cannot be compared) is InvalidData."""
+        if not isinstance(text, str):
+            raise InvalidData("a cursor must be a string")
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
             stamp, object_id = raw.split("|", 1)
-            return cls(datetime.fromisoformat(stamp), object_id)
+            created_at = datetime.fromisoformat(stamp)
         except (binascii.Error, UnicodeDecodeError, ValueError) as error:
             raise InvalidData(f"cursor {text!r} is not valid") from error
+        if created_at.tzinfo is None or not object_id:
+            raise InvalidData(f"cursor {text!r} is not valid")
+        return cls(created_at, object_id)
 
 
 @dataclass(frozen=True)

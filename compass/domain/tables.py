@@ -16,7 +16,7 @@ from compass.domain.integration_system.model import IntegrationSystemRow
 from compass.domain.label.model import LabelDefinitionRow, LabelRow
 from compass.domain.runtime.model import RuntimeRow
 from compass.domain.runtime_context.model import RuntimeContextRow
-from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
+from compass.domain.scenario_assignment.model import ScenarioAssignmentRow, ScenarioGrantRow
 from compass.domain.system_auth.model import CertificateRow, OneTimeTokenRow, SystemAuthRow
 from compass.domain.tenant.model import TenantRow
 from compass.notifications.model import OutboxRow, WebhookAttemptRow, WebhookDeliveryRow
@@ -39,6 +39,7 @@ __all__ = [
     "OutboxRow",
     "ProvisionedRuntimeRow",
     "ScenarioAssignmentRow",
+    "ScenarioGrantRow",
     "SystemAuthRow",
     "LabelDefinitionRow",
     "LabelRow",

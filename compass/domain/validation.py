@@ -41,12 +41,20 @@ def check_printable(field: str, value: str, limit: int) -> None:
 
 
 def check_url(field: str, value: str | None, limit: int = 256) -> None:
+    """An absolute http(s) URL with a host, without whitespace or control characters."""
     if value is None:
         return
     check_max_length(field, value, limit)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidData(f"{field} {value!r} is not a valid http(s) URL")
+    invalid = InvalidData(f"{field} {value!r} is not a valid http(s) URL")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise invalid
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as error:
+        raise invalid from error
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise invalid
 
 
 def check_label_key(key: str, limit: int = 256, field: str = "label key") -> None:

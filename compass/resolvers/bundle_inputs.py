@@ -13,6 +13,7 @@ from compass.domain.bundle.commands import (
 )
 from compass.domain.label.service import check_json_schema
 from compass.domain.validation import check_max_length, check_printable, check_url
+from compass.errors import InvalidData
 from compass.resolvers.auth_inputs import auth_to_dict
 from compass.schema.bundle import (
     APIDefinitionInput,
@@ -104,6 +105,8 @@ def event_definition_command(source: EventDefinitionInput) -> EventDefinitionCom
 def document_command(source: DocumentInput) -> DocumentCommand:
     check_max_length("title", source.title, 128)
     check_max_length("displayName", source.display_name, 128)
+    if not (source.description or "").strip():
+        raise InvalidData("a document's description is required")
     check_max_length("description", source.description, 2000)
     check_max_length("kind", source.kind, 256)
     return DocumentCommand(

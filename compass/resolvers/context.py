@@ -39,6 +39,10 @@ class Context:
         # Set by strawberry from a WebSocket's connection_init payload.
         self.connection_params: dict[str, Any] | None = None
         self._tenant_id: str | CompassError | None = None
+        # Resolvers still running: the session outlives every one of them.
+        self._running = 0
+        self._settled = asyncio.Event()
+        self._settled.set()
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
@@ -77,10 +81,24 @@ class Context:
         async with self.db() as session:
             return await work(service(session, tenant_id))
 
+    async def track(self, work: Awaitable[T]) -> T:
+        """Runs a resolver's awaitable; `close` waits until none is left running
+        (GraphQL may finish an operation while a sibling field still loads)."""
+        self._running += 1
+        self._settled.clear()
+        try:
+            return await work
+        finally:
+            self._running -= 1
+            if self._running == 0:
+                self._settled.set()
+
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._settled.wait()
+        async with self._lock:
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
 
     async def principal(self) -> Principal:
         if self._principal is None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from compass.db import dump_json
 from compass.domain.application.model import ApplicationRow, WebhookRow
 from compass.domain.application_template.model import ApplicationTemplateRow
 from compass.domain.bundle.model import (
@@ -24,6 +25,7 @@ from compass.domain.runtime.model import RuntimeRow
 from compass.domain.runtime_context.model import RuntimeContextRow
 from compass.domain.system_auth.model import SystemAuthRow
 from compass.domain.tenant.model import TenantRow
+from compass.resolvers.auth_inputs import EXTRA_FIELDS
 from compass.schema import auth as auth_types
 from compass.schema.application import (
     Application,
@@ -129,6 +131,27 @@ def _credential(data: dict[str, Any] | None) -> Any:
     return None
 
 
+def _extras(data: dict[str, Any]) -> dict[str, Any]:
+    """Both forms of the additional headers and query parameters, whichever was stored."""
+    result: dict[str, Any] = {}
+    for name, serialized_name in EXTRA_FIELDS:
+        value, text = data.get(name), data.get(serialized_name)
+        if value is None and isinstance(text, str):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                value = None
+        if text is None and value is not None:
+            text = dump_json(value)
+        result[_snake(name)] = value
+        result[_snake(serialized_name)] = text
+    return result
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
 def auth_from_dict(data: dict[str, Any] | None) -> auth_types.Auth | None:
     """Stored auth (the input's JSON form) back into the output type."""
     if not data:
@@ -140,18 +163,12 @@ def auth_from_dict(data: dict[str, Any] | None) -> auth_types.Auth | None:
             csrf=auth_types.CSRFTokenCredentialRequestAuth(
                 token_endpoint_url=csrf["tokenEndpointURL"],
                 credential=_credential(csrf.get("credential")),
-                additional_headers=csrf.get("additionalHeaders"),
-                additional_headers_serialized=csrf.get("additionalHeadersSerialized"),
-                additional_query_params=csrf.get("additionalQueryParams"),
-                additional_query_params_serialized=csrf.get("additionalQueryParamsSerialized"),
+                **_extras(csrf),
             )
         )
     return auth_types.Auth(
         credential=_credential(data.get("credential")),
-        additional_headers=data.get("additionalHeaders"),
-        additional_headers_serialized=data.get("additionalHeadersSerialized"),
-        additional_query_params=data.get("additionalQueryParams"),
-        additional_query_params_serialized=data.get("additionalQueryParamsSerialized"),
+        **_extras(data),
         request_auth=request_auth,
     )
 

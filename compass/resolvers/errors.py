@@ -1,33 +1,80 @@
 """The one error presenter: Compass errors keep their name and code, anything
-unexpected becomes InternalError with an id that is logged with the details."""
+unexpected becomes InternalError with an id that is logged with the details.
+Refusals of the query limits become InvalidData naming the limit's setting, and
+no message echoes a long input value whole."""
 
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from compass.errors import CompassError, InternalError
+from compass.errors import CompassError, InternalError, InvalidData
 
-__all__ = ["ErrorPresenter", "present_error"]
+__all__ = ["ErrorPresenter", "cut_message", "present_error"]
 
 log = logging.getLogger("compass.errors")
+
+# What strawberry's limiters say, and the setting behind each.
+_LIMIT_REFUSALS = (
+    (re.compile(r"exceeds maximum operation depth of \d+"), "max_query_depth"),
+    (re.compile(r"\d+ aliases found\. Allowed: \d+"), "max_query_aliases"),
+    (re.compile(r"Document contains more than \d+ tokens"), "max_query_tokens"),
+)
+ECHO_LIMIT = 200
+MESSAGE_LIMIT = 1000
+_QUOTED = re.compile(f"'[^']{{{ECHO_LIMIT},}}'|\"[^\"]{{{ECHO_LIMIT},}}\"")
+
+
+def cut_message(message: str) -> str:
+    """Quoted values longer than ECHO_LIMIT are cut, and the whole message too."""
+    message = _QUOTED.sub(lambda m: m.group()[: ECHO_LIMIT + 1] + "..." + m.group()[0], message)
+    return message if len(message) <= MESSAGE_LIMIT else message[:MESSAGE_LIMIT] + "..."
+
+
+def _limit_refusal(error: GraphQLError) -> GraphQLError | None:
+    for pattern, setting in _LIMIT_REFUSALS:
+        found = pattern.search(error.message)
+        if found:
+            refusal = InvalidData(f"the query is refused: {found.group()} ({setting})")
+            return GraphQLError(
+                refusal.message,
+                nodes=error.nodes,
+                original_error=refusal,
+                extensions=refusal.extensions,
+            )
+    return None
 
 
 def present_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
+        refusal = _limit_refusal(error) if original is None else None
+        if refusal is not None:
+            return refusal
+        if len(error.message) > ECHO_LIMIT:
+            error.message = cut_message(error.message)
         return error
     if isinstance(original, CompassError):
         return GraphQLError(
-            original.message,
+            cut_message(original.message),
             nodes=error.nodes,
             path=error.path,
             original_error=original,
             extensions=original.extensions,
+        )
+    if error.path is None and isinstance(original, (ValueError, TypeError)):
+        # Raised while validating the document (a literal the scalar cannot take).
+        refusal = InvalidData(cut_message(error.message))
+        return GraphQLError(
+            refusal.message,
+            nodes=error.nodes,
+            original_error=refusal,
+            extensions=refusal.extensions,
         )
     error_id = str(uuid.uuid4())
     log.error("internal error %s at %s", error_id, error.path, exc_info=original)

@@ -5,6 +5,7 @@ from typing import Annotated
 import strawberry
 
 from compass.domain.label.service import LabelDefinitionService
+from compass.domain.scenario_assignment.service import LabelKeyDeletion
 from compass.resolvers.context import Context
 from compass.resolvers.convert import label_definition_to_type
 from compass.schema.label import LabelDefinition, LabelDefinitionInput
@@ -54,6 +55,6 @@ class LabelDefinitionMutation:
         self, info: Info, key: str, delete_related_labels: bool | None = False
     ) -> LabelDefinition:
         row = await info.context.run(
-            LabelDefinitionService, lambda service: service.delete(key, bool(delete_related_labels))
+            LabelKeyDeletion, lambda service: service.delete(key, bool(delete_related_labels))
         )
         return label_definition_to_type(row)

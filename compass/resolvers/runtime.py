@@ -4,6 +4,7 @@ from typing import Annotated
 
 import strawberry
 
+from compass.auth.ownership import SELF_SERVICE_MUTATIONS
 from compass.domain.label.filter import parse_label_filter
 from compass.domain.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from compass.domain.runtime.service import RuntimeLabels, RuntimeService
@@ -17,6 +18,12 @@ from compass.schema.scalars import Any, PageCursor
 Info = strawberry.Info[Context, None]
 RuntimeID = Annotated[strawberry.ID, strawberry.argument(name="runtimeID")]
 In = Annotated[RuntimeInput, strawberry.argument(name="in")]
+
+
+async def _scenarios_locked(info: Info) -> bool:
+    """Applications and runtimes may not change which scenarios they are in."""
+    principal = await info.context.principal()
+    return principal.consumer_type in SELF_SERVICE_MUTATIONS
 
 
 @strawberry.type
@@ -58,7 +65,10 @@ class RuntimeMutation:
     )
     async def update_runtime(self, info: Info, id: strawberry.ID, in_: In) -> Runtime:
         command = runtime_command(in_)
-        row = await info.context.run(RuntimeService, lambda service: service.update(id, command))
+        locked = await _scenarios_locked(info)
+        row = await info.context.run(
+            RuntimeService, lambda service: service.update(id, command, locked)
+        )
         return runtime_to_type(row)
 
     @strawberry.mutation
@@ -71,12 +81,16 @@ class RuntimeMutation:
     async def set_runtime_label(
         self, info: Info, runtime_id: RuntimeID, key: str, value: Any
     ) -> Label:
+        locked = await _scenarios_locked(info)
         row = await info.context.run(
-            RuntimeLabels, lambda service: service.set(runtime_id, key, value)
+            RuntimeLabels, lambda service: service.set(runtime_id, key, value, locked)
         )
         return Label(key=row.key, value=row.value)
 
     @strawberry.mutation
     async def delete_runtime_label(self, info: Info, runtime_id: RuntimeID, key: str) -> Label:
-        row = await info.context.run(RuntimeLabels, lambda service: service.delete(runtime_id, key))
+        locked = await _scenarios_locked(info)
+        row = await info.context.run(
+            RuntimeLabels, lambda service: service.delete(runtime_id, key, locked)
+        )
         return Label(key=row.key, value=row.value)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from compass.config import Settings
 from compass.errors import CompassError
 from compass.resolvers.application import ApplicationMutation, ApplicationQuery
 from compass.resolvers.application_template import (
@@ -27,6 +30,7 @@ from compass.resolvers.integration_system import (
     IntegrationSystemQuery,
 )
 from compass.resolvers.label import LabelDefinitionMutation, LabelDefinitionQuery
+from compass.resolvers.limits import InputGuard
 from compass.resolvers.normalize import drop_empty_argument_lists
 from compass.resolvers.provisioner import ProvisionerMutation, ProvisionerQuery
 from compass.resolvers.runtime import RuntimeMutation, RuntimeQuery
@@ -95,12 +99,25 @@ class CompassSchema(strawberry.Schema):
                 log.debug("graphql error: %s", error.message)
 
 
-def build_schema() -> CompassSchema:
+def _limit(settings: Settings | None, name: str) -> int:
+    return getattr(settings, name) if settings else Settings.model_fields[name].default
+
+
+def build_schema(settings: Settings | None = None) -> CompassSchema:
+    """`settings` sets the limits; without them (`compass schema`) the defaults apply."""
     return CompassSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        extensions=[ErrorPresenter, OperationGuard],
+        extensions=[
+            # Factories: an extension instance lives for one request.
+            partial(MaxTokensLimiter, max_token_count=_limit(settings, "max_query_tokens")),
+            partial(MaxAliasesLimiter, max_alias_count=_limit(settings, "max_query_aliases")),
+            partial(QueryDepthLimiter, max_depth=_limit(settings, "max_query_depth")),
+            ErrorPresenter,
+            partial(InputGuard, max_json_depth=_limit(settings, "max_json_depth")),
+            OperationGuard,
+        ],
         # Part of the Compass contract though no operation takes it yet.
         types=[LabelInput],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),

@@ -38,8 +38,17 @@ def _to_type(body: dict[str, Any]) -> ConfigurationEvent:
     )
 
 
-async def _events(info: Info, name: str) -> AsyncGenerator[ConfigurationEvent, None]:
-    """Holds no database session while it waits: a subscription lasts long."""
+async def _events(
+    info: Info, operation: str, service: Any, kind: str, object_id: str
+) -> AsyncGenerator[ConfigurationEvent, None]:
+    """Authorised as the matching query; then holds no database session while it
+    waits, since a subscription lasts long."""
+    await authorize(info.context, ("Subscription", operation), {})
+    audience = await info.context.audience()
+    found = await info.context.run(service, lambda found: found.get(object_id, audience))
+    if found is None:
+        raise NotFound.of(kind, object_id)
+    name = topic(await info.context.tenant_id(), kind, object_id)
     await info.context.close()
     with info.context.state.live.subscription(name) as queue:
         while True:
@@ -55,15 +64,8 @@ class Subscription:
     async def runtime_configuration_changed(
         self, info: Info, runtime_id: RuntimeID
     ) -> AsyncGenerator[ConfigurationEvent, None]:
-        await authorize(info.context, ("Subscription", "runtimeConfigurationChanged"), {})
-        audience = await info.context.audience()
-        found = await info.context.run(
-            RuntimeService, lambda service: service.get(runtime_id, audience)
-        )
-        if found is None:
-            raise NotFound.of("runtime", runtime_id)
-        tenant_id = await info.context.tenant_id()
-        async for event in _events(info, topic(tenant_id, "runtime", runtime_id)):
+        operation = "runtimeConfigurationChanged"
+        async for event in _events(info, operation, RuntimeService, "runtime", runtime_id):
             yield event
 
     @strawberry.subscription(
@@ -72,13 +74,7 @@ class Subscription:
     async def application_configuration_changed(
         self, info: Info, application_id: ApplicationID
     ) -> AsyncGenerator[ConfigurationEvent, None]:
-        await authorize(info.context, ("Subscription", "applicationConfigurationChanged"), {})
-        audience = await info.context.audience()
-        found = await info.context.run(
-            ApplicationService, lambda service: service.get(application_id, audience)
-        )
-        if found is None:
-            raise NotFound.of("application", application_id)
-        tenant_id = await info.context.tenant_id()
-        async for event in _events(info, topic(tenant_id, "application", application_id)):
+        operation = "applicationConfigurationChanged"
+        events = _events(info, operation, ApplicationService, "application", application_id)
+        async for event in events:
             yield event

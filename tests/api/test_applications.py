@@ -295,6 +295,9 @@ async def test_another_tenant_does_not_see_the_application(api, app):
         {"healthCheckURL": "not a url"},
         {"healthCheckURL": "ftp://shop.example.com"},
         {"healthCheckURL": "https://"},
+        {"healthCheckURL": "https://kyma project.io"},
+        {"healthCheckURL": "/health"},
+        {"webhooks": [{"type": "CONFIGURATION_CHANGED", "url": "https://shop example.com"}]},
         {"healthCheckURL": "https://shop.example.com/" + "x" * 300},
         {"webhooks": [{"type": "CONFIGURATION_CHANGED", "url": "shop.example.com"}]},
         {
@@ -319,9 +322,9 @@ async def test_too_long_fields_are_invalid_data(api, fields):
     assert error_code(await register_error(api, "shop", **fields)) == 22
 
 
-async def test_integration_system_id_is_invalid_data(api):
+async def test_unknown_integration_system_id_is_not_found(api):
     error = await register_error(api, "shop", integrationSystemID="a-system")
-    assert error_code(error) == 22
+    assert error_code(error) == 20
     assert (await api.data(LIST))["applications"]["totalCount"] == 0
 
 
@@ -411,12 +414,13 @@ async def test_update_of_a_missing_application_is_not_found(api):
 
 
 @pytest.mark.parametrize(
-    "fields", [{"healthCheckURL": "nope"}, {"integrationSystemID": "a-system"}]
+    ("fields", "code"),
+    [({"healthCheckURL": "nope"}, 22), ({"integrationSystemID": "a-system"}, 20)],
 )
-async def test_invalid_update_changes_nothing(api, fields):
+async def test_invalid_update_changes_nothing(api, fields, code):
     app = await register(api, "shop", description="kept")
     error = await api.error(UPDATE, {"id": app["id"], "in": {"description": "lost", **fields}})
-    assert error_code(error) == 22
+    assert error_code(error) == code
     assert (await api.data(GET, {"id": app["id"]}))["application"]["description"] == "kept"
 
 
@@ -524,6 +528,13 @@ async def test_applications_for_runtime_in_default(api):
 async def test_applications_for_runtime_without_scenarios_is_empty(api):
     await register(api, "default-app")
     runtime = await register_runtime(api, "rt", {"env": "prod"})
+    # Registered without scenarios it is in DEFAULT, as an application is.
+    page = (await api.data(FOR_RUNTIME, {"id": runtime}))["applicationsForRuntime"]
+    assert page["data"] == [{"name": "default-app"}]
+    await api.data(
+        'mutation($id: ID!) { deleteRuntimeLabel(runtimeID: $id, key: "scenarios") { key } }',
+        {"id": runtime},
+    )
     page = (await api.data(FOR_RUNTIME, {"id": runtime}))["applicationsForRuntime"]
     assert page["data"] == []
     assert page["totalCount"] == 0

@@ -11,6 +11,7 @@ from compass.auth.consumers import CONNECTOR_OPERATIONS
 from compass.auth.scopes import ADMIN_SCOPES, REQUIRED_SCOPES
 from compass.auth.tokens import mint_user_token
 from compass.config import DEFAULT_TENANT_ID, LOCAL_TOKEN_ISSUER
+from compass.pki.jwt_keys import load_or_create_signing_key
 from compass.resolvers.schema import build_schema
 from tests.api.tenancy import create_tenant
 from tests.conftest import error_code
@@ -261,3 +262,24 @@ async def test_token_bound_to_one_tenant_cannot_write_to_another(api):
     assert error_code(error) == 26
     data = await api.data(APPLICATIONS, token=api.mint(tenant=other.id))
     assert data["applications"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize("claim", ["", False, 0, " "])
+async def test_a_token_with_an_empty_tenant_claim_is_not_unbound(api, claim):
+    """Only a token without the claim may choose its tenant."""
+    key = load_or_create_signing_key(api.settings.jwt_key_path())
+    now = datetime.now(UTC)
+    token = jwt.encode(
+        {
+            "iss": LOCAL_TOKEN_ISSUER,
+            "sub": "mallory",
+            "tenant": claim,
+            "scopes": "application:read",
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(minutes=5)).timestamp()),
+        },
+        key,
+        algorithm="EdDSA",
+    )
+    body = await api.post(APPLICATIONS, token=token, tenant=DEFAULT_TENANT_ID)
+    assert error_code(body["errors"][0]) == 26

@@ -131,6 +131,30 @@ async def test_add_bundle_with_schema_and_default_auth(api, application):
     assert bundle["defaultInstanceAuth"]["credential"] == {"username": "shop", "password": "secret"}
 
 
+async def test_default_instance_auth_headers_come_back_in_both_forms(api, application):
+    data = await api.data(
+        """mutation($app: ID!, $in: BundleCreateInput!) {
+          addBundle(applicationID: $app, in: $in) { defaultInstanceAuth {
+            additionalHeaders additionalHeadersSerialized
+            additionalQueryParams additionalQueryParamsSerialized } } }""",
+        {
+            "app": application,
+            "in": {
+                "name": "orders",
+                "defaultInstanceAuth": {
+                    "additionalHeadersSerialized": '{"X-Key": ["k"]}',
+                    "additionalQueryParams": {"tenant": ["t1"]},
+                },
+            },
+        },
+    )
+    auth = data["addBundle"]["defaultInstanceAuth"]
+    assert auth["additionalHeaders"] == {"X-Key": ["k"]}
+    assert auth["additionalHeadersSerialized"] == '{"X-Key":["k"]}'
+    assert auth["additionalQueryParams"] == {"tenant": ["t1"]}
+    assert auth["additionalQueryParamsSerialized"] == '{"tenant":["t1"]}'
+
+
 @pytest.mark.parametrize(
     "bundle_input",
     [
@@ -237,6 +261,9 @@ async def test_invalid_spec_names_the_definition(api, bundle, spec, reason):
     "fields",
     [
         {"targetURL": "not a url"},
+        {"targetURL": "https://kyma project.io"},
+        {"targetURL": "kyma-project.io/api"},
+        {"targetURL": "https://shop.example/a b"},
         {"name": "x" * 101},
         {"group": "g" * 37},
         {"version": {"value": "v" * 257}},
@@ -310,6 +337,20 @@ async def test_document_lifecycle(api, application, bundle):
     )
     assert error_code(error) == 22
     await api.data("mutation($id: ID!) { deleteDocument(id: $id) { id } }", created)
+    assert (await _bundle(api, application, bundle))["documents"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize("description", ["", "   "])
+async def test_document_description_is_required(api, application, bundle, description):
+    """Upstream: a document's description must not be blank."""
+    document = {"title": "Guide", "displayName": "Guide", "format": "MARKDOWN"}
+    error = await api.error(
+        """mutation($bundle: ID!, $in: DocumentInput!) {
+          addDocumentToBundle(bundleID: $bundle, in: $in) { id } }""",
+        {"bundle": bundle, "in": {**document, "description": description}},
+    )
+    assert error_code(error) == 22
+    assert "description" in error["message"]
     assert (await _bundle(api, application, bundle))["documents"]["totalCount"] == 0
 
 

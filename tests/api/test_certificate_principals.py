@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from compass.config import DEFAULT_TENANT_ID
 from compass.db import create_engine, create_session_factory
@@ -361,6 +362,60 @@ async def test_runtime_cannot_change_its_own_scenarios(proxy):
     runtime = (await proxy.data(RUNTIME, {"id": runtime_id}))["runtime"]
     assert runtime["labels"]["scenarios"] == ["DEFAULT"]
     assert (await me.data(APPLICATIONS))["applications"]["totalCount"] == 0
+
+
+ASSIGN_SHOP_TO_EU = """mutation { createAutomaticScenarioAssignment(in: {scenarioName: "SHOP",
+    selector: {key: "region", value: "eu"}}) { scenarioName } }"""
+
+
+async def test_runtime_cannot_change_its_scenarios_through_an_assignment(proxy):
+    """Upstream's rule, at its cause: a runtime may not label itself into (or out
+    of) an assignment's scenario."""
+    await add_scenarios(proxy, "SHOP")
+    await register_application(proxy, "shop", {"labels": {"scenarios": ["SHOP"]}})
+    await proxy.data(ASSIGN_SHOP_TO_EU)
+    runtime_id, me = await paired_runtime(proxy, "cluster", ["DEFAULT"])
+    set_region = (
+        'mutation($id: ID!, $v: Any!) { setRuntimeLabel(runtimeID: $id, key: "region", '
+        "value: $v) { key } }"
+    )
+    update = (
+        "mutation($id: ID!, $labels: Labels) { updateRuntime(id: $id, "
+        'in: {name: "cluster", labels: $labels}) { id } }'
+    )
+    delete_region = (
+        'mutation($id: ID!) { deleteRuntimeLabel(runtimeID: $id, key: "region") { key } }'
+    )
+    joining = "may not change their scenarios"
+    await unauthorized(me, set_region, {"id": runtime_id, "v": "eu"}, because=joining)
+    await unauthorized(me, update, {"id": runtime_id, "labels": {"region": "eu"}}, because=joining)
+    runtime = (await proxy.data(RUNTIME, {"id": runtime_id}))["runtime"]
+    assert runtime["labels"] == {"scenarios": ["DEFAULT"]}
+    assert (await me.data(APPLICATIONS))["applications"]["totalCount"] == 0
+
+    # Put there by the administrator, it may not leave by relabelling either.
+    await proxy.data(set_region, {"id": runtime_id, "v": "eu"})
+    assert (await me.data(APPLICATIONS))["applications"]["totalCount"] == 1
+    await unauthorized(me, set_region, {"id": runtime_id, "v": "us"}, because=joining)
+    await unauthorized(me, delete_region, {"id": runtime_id}, because=joining)
+    await unauthorized(me, update, {"id": runtime_id, "labels": {"x": "y"}}, because=joining)
+    runtime = (await proxy.data(RUNTIME, {"id": runtime_id}))["runtime"]
+    assert runtime["labels"] == {"scenarios": ["DEFAULT", "SHOP"], "region": "eu"}
+
+    # What leaves its scenarios alone is allowed, writing them back included.
+    labels = {"region": "eu", "scenarios": ["SHOP", "DEFAULT"], "size": "s"}
+    await me.data(update, {"id": runtime_id, "labels": labels})
+    await me.data(set_region, {"id": runtime_id, "v": "eu"})
+    runtime = (await proxy.data(RUNTIME, {"id": runtime_id}))["runtime"]
+    assert runtime["labels"]["size"] == "s"
+    assert sorted(runtime["labels"]["scenarios"]) == ["DEFAULT", "SHOP"]
+    # Written back by the runtime, SHOP is still the assignment's: it goes with it.
+    await proxy.data(
+        'mutation { deleteAutomaticScenarioAssignmentForScenario(scenarioName: "SHOP") '
+        "{ scenarioName } }"
+    )
+    runtime = (await proxy.data(RUNTIME, {"id": runtime_id}))["runtime"]
+    assert runtime["labels"]["scenarios"] == ["DEFAULT"]
 
 
 async def test_runtime_may_write_back_the_scenarios_it_has(proxy):
@@ -772,3 +827,38 @@ async def test_application_registers_its_api_with_its_certificate(proxy):
         {"apiDefinitions": {"totalCount": 0}, "eventDefinitions": {"totalCount": 0}}
     ]
     assert theirs["webhooks"] == [{"id": their_webhook["id"]}]
+
+
+async def test_runtime_cannot_register_a_context_on_another_runtime(proxy):
+    """It used to be created on the caller, silently."""
+    other = await register_runtime(proxy, "other")
+    runtime_id, me = await paired_runtime(proxy, "cluster", ["DEFAULT"])
+    register = """mutation($rt: ID) { registerRuntimeContext(runtimeID: $rt,
+        in: {key: "ns", value: "a"}) { id } }"""
+    await unauthorized(me, register, {"rt": other}, because="may not run registerRuntimeContext")
+    mine = await me.data(register, {"rt": runtime_id})
+    assert mine["registerRuntimeContext"]["id"]
+    contexts = await proxy.data("{ runtimeContexts { totalCount } }")
+    assert contexts["runtimeContexts"]["totalCount"] == 1
+
+
+async def test_a_second_certificate_under_a_recorded_serial_is_refused(proxy, settings):
+    """Authentication compares the recorded fingerprint, not only the serial."""
+    app_id = await register_application(proxy, "shop")
+    paired = await pair(proxy, "Application", app_id)
+    authority = CertificateAuthority.load_or_create(settings.data_dir)
+    now = datetime.now(UTC)
+    twin = (
+        x509.CertificateBuilder()
+        .subject_name(paired.certificate.subject)
+        .issuer_name(authority.certificate.subject)
+        .public_key(paired.key.public_key())
+        .serial_number(paired.certificate.serial_number)
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(days=2))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(authority._key, hashes.SHA256())
+    )
+    assert twin.fingerprint(hashes.SHA256()) != paired.certificate.fingerprint(hashes.SHA256())
+    await unauthorized(as_certificate(proxy, twin), VIEWER, because="not known")
+    assert (await as_certificate(proxy, paired.certificate).data(VIEWER))["viewer"]["id"] == app_id

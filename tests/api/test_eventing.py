@@ -70,7 +70,8 @@ async def test_default_url_comes_from_the_oldest_labelled_runtime_of_its_scenari
     first = await register_runtime(api, "first", "https://gw.one.example:8443/some/path?x=1")
     await register_runtime(api, "second", "https://gw.two.example")
     assert await app_url(api, app) == "https://gw.one.example:8443/shop/v1/events"
-    assert await runtime_url(api, first) == "https://gw.one.example:8443"
+    # Upstream: the runtime's URL is its label value as it is, path and query kept.
+    assert await runtime_url(api, first) == "https://gw.one.example:8443/some/path?x=1"
 
 
 async def test_explicit_choice_wins_and_delete_falls_back(api):
@@ -109,13 +110,17 @@ async def test_runtime_label_changes_are_seen(api):
         f'key: "{URL_KEY}", value: $v) {{ key }} }}',
         {"id": runtime, "v": "https://late.example/events"},
     )
-    assert await runtime_url(api, runtime) == "https://late.example"
+    assert await runtime_url(api, runtime) == "https://late.example/events"
     assert await app_url(api, app) == "https://late.example/shop/v1/events"
 
 
 async def test_set_default_requires_a_shared_scenario(api):
     app = await register_application(api, scenarios=["DEFAULT"])
-    runtime = await register_runtime(api, "loner", "https://gw.example", scenarios=())
+    runtime = await register_runtime(api, "loner", "https://gw.example")
+    await api.data(
+        'mutation($id: ID!) { deleteRuntimeLabel(runtimeID: $id, key: "scenarios") { key } }',
+        {"id": runtime},
+    )
     error = await api.error(SET_DEFAULT, {"app": app, "rt": runtime})
     assert error_code(error) == 22
     assert await app_url(api, app) == ""

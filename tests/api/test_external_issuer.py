@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from compass.app import create_app
-from compass.config import DEFAULT_TENANT_ID
+from compass.config import DEFAULT_TENANT_ID, Settings
 from compass.db import utcnow
 from tests.conftest import error_code
 
@@ -62,6 +62,7 @@ def _external_token(key: rsa.RSAPrivateKey, **overrides: object) -> str:
         "aud": AUDIENCE,
         "sub": "alice@example.com",
         "scopes": "application:read",
+        "tenant": DEFAULT_TENANT_ID,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=5)).timestamp()),
         **overrides,
@@ -117,3 +118,49 @@ async def test_external_token_signed_by_another_key_is_refused(external_client):
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     body = await _ask(external_client, _external_token(stranger), "{ viewer { id } }")
     assert error_code(body["errors"][0]) == 26
+
+
+async def test_external_token_without_tenant_claim_is_refused(external_client, issuer_key):
+    """Else it could pick any tenant with the Tenant header."""
+    token = _external_token(issuer_key)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    del claims["tenant"]
+    bare = jwt.encode(claims, issuer_key, algorithm="RS256", headers={"kid": KEY_ID})
+    body = await _ask(external_client, bare, "{ applications { totalCount } }")
+    assert error_code(body["errors"][0]) == 26
+    assert "tenant claim" in body["errors"][0]["message"]
+
+
+async def test_external_token_without_tenant_claim_gets_the_configured_one(
+    settings, jwks_url, issuer_key
+):
+    configured = settings.model_copy(
+        update={
+            "jwt_jwks_url": jwks_url,
+            "jwt_issuer": ISSUER,
+            "jwt_audience": AUDIENCE,
+            "jwt_default_tenant": DEFAULT_TENANT_ID,
+        }
+    )
+    claims = jwt.decode(_external_token(issuer_key), options={"verify_signature": False})
+    del claims["tenant"]
+    bare = jwt.encode(claims, issuer_key, algorithm="RS256", headers={"kid": KEY_ID})
+    app = create_app(configured)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://compass.test") as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": "{ applications { totalCount } }"},
+                headers={"Authorization": f"Bearer {bare}"},
+            )
+    assert response.json()["data"]["applications"]["totalCount"] == 0
+
+
+@pytest.mark.parametrize("missing", ["jwt_issuer", "jwt_audience"])
+def test_a_jwks_url_without_issuer_and_audience_does_not_start(tmp_path, missing):
+    values = {"jwt_jwks_url": "https://issuer.example/jwks", "jwt_issuer": ISSUER}
+    values["jwt_audience"] = AUDIENCE
+    del values[missing]
+    with pytest.raises(ValueError, match="needs COMPASS_JWT_ISSUER and COMPASS_JWT_AUDIENCE"):
+        Settings(data_dir=tmp_path, **values)

@@ -240,11 +240,11 @@ async def test_application_may_refer_to_an_existing_system(api):
     assert (await api.data(GET_APP, {"id": app["id"]}))["application"] == app
 
 
-async def test_application_referring_to_a_missing_system_is_invalid_data(api):
+async def test_application_referring_to_a_missing_system_is_not_found(api):
     error = await api.error(
         REGISTER_APP, {"in": {"name": "shop", "integrationSystemID": MISSING_ID}}
     )
-    assert error_code(error) == 22
+    assert error_code(error) == 20
     assert (await api.data("{ applications { totalCount } }"))["applications"]["totalCount"] == 0
 
 
@@ -257,7 +257,7 @@ async def test_update_application_to_refer_to_a_system(api):
     assert data["updateApplication"]["integrationSystemID"] == system["id"]
 
 
-async def test_update_application_to_a_missing_system_is_invalid_data(api):
+async def test_update_application_to_a_missing_system_is_not_found(api):
     system = await register(api, "manager")
     app = (
         await api.data(REGISTER_APP, {"in": {"name": "shop", "integrationSystemID": system["id"]}})
@@ -265,20 +265,14 @@ async def test_update_application_to_a_missing_system_is_invalid_data(api):
     error = await api.error(
         UPDATE_APP, {"id": app["id"], "in": {"integrationSystemID": MISSING_ID}}
     )
-    assert error_code(error) == 22
+    assert error_code(error) == 20
     read = await api.data(GET_APP, {"id": app["id"]})
     assert read["application"]["integrationSystemID"] == system["id"]
 
 
-async def test_unregister_clears_the_reference_in_every_tenant(api):
+async def test_unregister_of_a_system_applications_refer_to_is_refused(api):
+    """Upstream: InvalidOperation while any tenant's application refers to it."""
     system = await register(api, "manager")
-    other = await register(api, "other")
-    app_a = (
-        await api.data(REGISTER_APP, {"in": {"name": "shop", "integrationSystemID": system["id"]}})
-    )["registerApplication"]
-    kept = (
-        await api.data(REGISTER_APP, {"in": {"name": "kept", "integrationSystemID": other["id"]}})
-    )["registerApplication"]
     tenant_b = await create_tenant(api.settings, "tenant-b")
     token_b = api.mint(tenant=tenant_b.id)
     app_b = (
@@ -289,10 +283,16 @@ async def test_unregister_clears_the_reference_in_every_tenant(api):
         )
     )["registerApplication"]
 
-    await api.data(UNREGISTER, {"id": system["id"]})
-
-    read_a = await api.data(GET_APP, {"id": app_a["id"]})
-    assert read_a["application"] == {**app_a, "integrationSystemID": None}
+    error = await api.error(UNREGISTER, {"id": system["id"]})
+    assert error_code(error) == 27
+    assert "another record refers to it" in error["message"]
+    assert (await api.data(GET, {"id": system["id"]}))["integrationSystem"] == system
     read_b = await api.data(GET_APP, {"id": app_b["id"]}, token=token_b)
-    assert read_b["application"] == {**app_b, "integrationSystemID": None}
-    assert (await api.data(GET_APP, {"id": kept["id"]}))["application"] == kept
+    assert read_b["application"] == app_b
+
+    await api.data(
+        UPDATE_APP, {"id": app_b["id"], "in": {"integrationSystemID": None}}, token=token_b
+    )
+    assert (await api.data(UNREGISTER, {"id": system["id"]}))[
+        "unregisterIntegrationSystem"
+    ] == system

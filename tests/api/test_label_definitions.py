@@ -341,7 +341,7 @@ async def test_delete_with_related_labels_removes_them(api):
     assert deleted["deleteLabelDefinition"]["key"] == "env"
     assert await get(api, "env") is None
     assert await app_labels(api, app) == {"team": "a", "scenarios": DEFAULT_ONLY}
-    assert await runtime_labels(api, runtime) == {}
+    assert await runtime_labels(api, runtime) == {"scenarios": DEFAULT_ONLY}
     filtered = await api.data('{ applications(filter: [{key: "env"}]) { totalCount } }')
     assert filtered["applications"]["totalCount"] == 0
 

@@ -134,13 +134,13 @@ async def test_set_runtime_label_and_read_it(api):
     runtime = await new_runtime(api)
     label = await api.data(SET_RUNTIME, {"id": runtime, "key": "region", "value": ["eu"]})
     assert label["setRuntimeLabel"] == {"key": "region", "value": ["eu"]}
-    assert await runtime_labels(api, runtime) == {"region": ["eu"]}
+    assert await runtime_labels(api, runtime) == {"region": ["eu"], "scenarios": ["DEFAULT"]}
 
 
 async def test_set_runtime_label_replaces_the_value(api):
     runtime = await new_runtime(api, labels={"region": "eu"})
     await api.data(SET_RUNTIME, {"id": runtime, "key": "region", "value": "us"})
-    assert await runtime_labels(api, runtime) == {"region": "us"}
+    assert await runtime_labels(api, runtime) == {"region": "us", "scenarios": ["DEFAULT"]}
 
 
 async def test_runtime_labels_by_key(api):
@@ -153,7 +153,7 @@ async def test_delete_runtime_label_returns_it_and_removes_it(api):
     runtime = await new_runtime(api, labels={"region": "eu", "size": 3})
     deleted = await api.data(DELETE_RUNTIME, {"id": runtime, "key": "size"})
     assert deleted["deleteRuntimeLabel"] == {"key": "size", "value": 3}
-    assert await runtime_labels(api, runtime) == {"region": "eu"}
+    assert await runtime_labels(api, runtime) == {"region": "eu", "scenarios": ["DEFAULT"]}
 
 
 async def test_delete_missing_runtime_label_is_not_found(api):
@@ -352,6 +352,18 @@ async def test_filter_by_array_element(api, labelled_apps):
     assert await apps_matching(api, {"key": "tag", "query": query}) == ["array-v", "array-w"]
 
 
+async def test_filter_by_any_of_several_array_elements(api, labelled_apps):
+    """Upstream accepts `$[*] ? (@ == "a" || @ == "b")`: the array holds any of them."""
+    query = '$[*] ? (@ == "v" || @ == "w")'
+    assert await apps_matching(api, {"key": "tag", "query": query}) == ["array-v", "array-w"]
+    query = '$[*]?(@=="x"||@=="v"||@ == "y")'
+    assert await apps_matching(api, {"key": "tag", "query": query}) == ["array-v"]
+    await new_runtime(api, "rt-a", {"tag": ["a"]})
+    await new_runtime(api, "rt-c", {"tag": ["c"]})
+    query = '$[*] ? (@ == "a" || @ == "b")'
+    assert await runtimes_matching(api, {"key": "tag", "query": query}) == ["rt-a"]
+
+
 async def test_array_filter_does_not_match_a_plain_string(api):
     await new_app(api, "plain", {"tag": "v"})
     assert await apps_matching(api, {"key": "tag", "query": '$[*] ? (@ == "v")'}) == []
@@ -428,6 +440,10 @@ UNSUPPORTED_QUERIES = [
     "$[*] ? (@ == 1)",
     '$[*] ? (@ != "v")',
     '$.tag[*] ? (@ == "v")',
+    '$[*] ? (@ == "v" && @ == "w")',
+    '$[*] ? (@ == "v" ||)',
+    '$[*] ? (@ == "v" || @ == 1)',
+    '$[*] ? (@ == "v") || $[*] ? (@ == "w")',
     "",
 ]
 

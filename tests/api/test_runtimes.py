@@ -34,7 +34,15 @@ async def test_register_returns_runtime_with_labels_and_description(api):
     )
     assert runtime["name"] == "prod-eu"
     assert runtime["description"] == "EU cluster"
-    assert runtime["labels"] == {"region": "eu", "size": 3}
+    assert runtime["labels"] == {"region": "eu", "size": 3, "scenarios": ["DEFAULT"]}
+
+
+async def test_runtime_without_scenarios_is_in_default_as_an_application_is(api):
+    """Upstream: registerRuntime(in: {name: "bare"}) { labels } -> {"scenarios": ["DEFAULT"]}."""
+    data = await api.data('mutation { registerRuntime(in: {name: "bare"}) { id labels } }')
+    assert data["registerRuntime"]["labels"] == {"scenarios": ["DEFAULT"]}
+    runtime = await register(api, name="own", labels={"scenarios": ["DEFAULT"], "a": "b"})
+    assert runtime["labels"] == {"scenarios": ["DEFAULT"], "a": "b"}
 
 
 async def test_register_defaults_status_to_initial_with_timestamps(api):

@@ -78,10 +78,10 @@ async def test_create_adds_scenario_to_matching_existing_runtimes(api, scenarios
     not_string = await register_runtime(api, "odd", {"region": ["eu"]})
     await create(api)
     assert await scenarios_of(api, with_default) == ["DEFAULT", "FOO"]
-    assert await scenarios_of(api, without) == ["FOO"]
+    assert await scenarios_of(api, without) == ["DEFAULT", "FOO"]
     assert await scenarios_of(api, already) == ["FOO"]
-    assert await scenarios_of(api, other) is None
-    assert await scenarios_of(api, not_string) is None
+    assert await scenarios_of(api, other) == ["DEFAULT"]
+    assert await scenarios_of(api, not_string) == ["DEFAULT"]
 
 
 async def test_create_for_undefined_scenario_is_invalid(api, scenarios):
@@ -89,7 +89,7 @@ async def test_create_for_undefined_scenario_is_invalid(api, scenarios):
     error = await api.error(CREATE, {"in": {"scenarioName": "NOPE", "selector": EU}})
     assert error_code(error) == 22
     assert "NOPE" in error["message"]
-    assert await scenarios_of(api, runtime) is None
+    assert await scenarios_of(api, runtime) == ["DEFAULT"]
     data = await api.data(PAGE)
     assert data["automaticScenarioAssignments"]["totalCount"] == 0
 
@@ -107,12 +107,14 @@ async def test_create_rejects_invalid_input(api, scenarios, assignment):
     assert error_code(error) == 22
 
 
-async def test_second_assignment_for_a_scenario_is_not_unique(api, scenarios):
+async def test_second_assignment_for_a_scenario_is_an_invalid_operation(api, scenarios):
+    """Upstream: InvalidOperation, "a given scenario already has an assignment"."""
     await create(api)
     error = await api.error(
         CREATE, {"in": {"scenarioName": "FOO", "selector": {"key": "env", "value": "prod"}}}
     )
-    assert error_code(error) == 21
+    assert error_code(error) == 27
+    assert "a given scenario already has an assignment" in error["message"]
     data = await api.data(FOR_SCENARIO, {"s": "FOO"})
     assert data["automaticScenarioAssignmentForScenario"]["selector"] == EU
 
@@ -128,13 +130,13 @@ async def test_runtime_registered_after_assignment_joins_scenario_until_deleted(
     )
     await create(api)
     runtime = await register_runtime(api, "late", {"region": "eu"})
-    assert await scenarios_of(api, runtime) == ["FOO"]
+    assert await scenarios_of(api, runtime) == ["DEFAULT", "FOO"]
     data = await api.data(APPS_FOR_RUNTIME, {"id": runtime})
     assert data["applicationsForRuntime"]["data"] == [{"name": "in-foo"}]
 
     deleted = await api.data(DELETE_FOR_SCENARIO, {"s": "FOO"})
     assert deleted["deleteAutomaticScenarioAssignmentForScenario"]["scenarioName"] == "FOO"
-    assert await scenarios_of(api, runtime) is None
+    assert await scenarios_of(api, runtime) == ["DEFAULT"]
     data = await api.data(APPS_FOR_RUNTIME, {"id": runtime})
     assert data["applicationsForRuntime"]["totalCount"] == 0
     data = await api.data(FOR_SCENARIO, {"s": "FOO"})
@@ -152,13 +154,13 @@ async def test_runtime_registered_with_own_scenarios_keeps_them(api, scenarios):
 async def test_set_runtime_label_applies_assignment(api, scenarios):
     await create(api)
     runtime = await register_runtime(api, "rt", {"region": "us"})
-    assert await scenarios_of(api, runtime) is None
+    assert await scenarios_of(api, runtime) == ["DEFAULT"]
     await api.data(
         'mutation($id: ID!) { setRuntimeLabel(runtimeID: $id, key: "region", value: "eu") '
         "{ key } }",
         {"id": runtime},
     )
-    assert await scenarios_of(api, runtime) == ["FOO"]
+    assert await scenarios_of(api, runtime) == ["DEFAULT", "FOO"]
 
 
 async def test_update_runtime_applies_assignment(api, scenarios):
@@ -181,6 +183,102 @@ async def test_setting_scenarios_label_keeps_assigned_scenario(api, scenarios):
     )
     assert data["setRuntimeLabel"]["value"] == ["BAR", "FOO"]
     assert await scenarios_of(api, runtime) == ["BAR", "FOO"]
+
+
+SET_LABEL = """mutation($id: ID!, $key: String!, $value: Any!) {
+    setRuntimeLabel(runtimeID: $id, key: $key, value: $value) { key value } }"""
+DELETE_LABEL = """mutation($id: ID!, $key: String!) {
+    deleteRuntimeLabel(runtimeID: $id, key: $key) { key } }"""
+UPDATE_RUNTIME = (
+    """mutation($id: ID!, $in: RuntimeInput!) { updateRuntime(id: $id, in: $in) { id } }"""
+)
+
+
+async def test_assigned_scenario_follows_the_selector(api, scenarios):
+    """Upstream: the scenario an assignment added goes when the label stops matching,
+    and comes back when it matches again."""
+    await create(api)
+    runtime = await register_runtime(api, "rt", {"region": "eu"})
+    assert await scenarios_of(api, runtime) == ["DEFAULT", "FOO"]
+    await api.data(SET_LABEL, {"id": runtime, "key": "region", "value": "us"})
+    assert await scenarios_of(api, runtime) == ["DEFAULT"]
+    await api.data(SET_LABEL, {"id": runtime, "key": "region", "value": "eu"})
+    assert await scenarios_of(api, runtime) == ["DEFAULT", "FOO"]
+    await api.data(DELETE_LABEL, {"id": runtime, "key": "region"})
+    assert await scenarios_of(api, runtime) == ["DEFAULT"]
+    await api.data(UPDATE_RUNTIME, {"id": runtime, "in": {"name": "rt", "labels": EU_LABELS}})
+    assert await scenarios_of(api, runtime) == ["DEFAULT", "FOO"]
+    await api.data(UPDATE_RUNTIME, {"id": runtime, "in": {"name": "rt", "labels": {"x": "y"}}})
+    assert await scenarios_of(api, runtime) == ["DEFAULT"]
+
+
+EU_LABELS = {"region": "eu"}
+
+
+async def test_only_the_assigned_scenario_goes_and_the_label_may_go_with_it(api, scenarios):
+    await create(api)
+    runtime = await register_runtime(api, "rt", {"region": "eu", "scenarios": ["BAR"]})
+    other = await register_runtime(api, "solo", {"region": "eu"})
+    await api.data(DELETE_LABEL, {"id": other, "key": "scenarios"})
+    assert await scenarios_of(api, other) == ["FOO"]
+    await api.data(SET_LABEL, {"id": runtime, "key": "region", "value": "us"})
+    await api.data(SET_LABEL, {"id": other, "key": "region", "value": "us"})
+    assert await scenarios_of(api, runtime) == ["BAR"]
+    assert await scenarios_of(api, other) is None
+
+
+async def test_scenario_set_by_hand_stays_when_the_selector_stops_matching(api, scenarios):
+    await create(api)
+    before = await register_runtime(api, "before", {"region": "us", "scenarios": ["FOO"]})
+    await api.data(SET_LABEL, {"id": before, "key": "region", "value": "eu"})
+    granted = await register_runtime(api, "granted", {"region": "eu"})
+    # Written by hand while granted: the runtime's own from now on.
+    await api.data(SET_LABEL, {"id": granted, "key": "scenarios", "value": ["FOO", "DEFAULT"]})
+    for runtime in (before, granted):
+        await api.data(SET_LABEL, {"id": runtime, "key": "region", "value": "us"})
+    assert await scenarios_of(api, before) == ["FOO"]
+    assert await scenarios_of(api, granted) == ["FOO", "DEFAULT"]
+    await api.data(DELETE_FOR_SCENARIO, {"s": "FOO"})
+    assert await scenarios_of(api, before) == ["FOO"]
+    assert await scenarios_of(api, granted) == ["FOO", "DEFAULT"]
+
+
+async def test_deleting_the_selector_label_definition_takes_the_scenario_away(api, scenarios):
+    await create(api)
+    runtime = await register_runtime(api, "rt", {"region": "eu"})
+    await api.data(
+        'mutation { deleteLabelDefinition(key: "region", deleteRelatedLabels: true) { key } }'
+    )
+    assert await scenarios_of(api, runtime) == ["DEFAULT"]
+
+
+async def test_deleting_an_assignment_removes_exactly_what_it_granted(api, scenarios):
+    await create(api)
+    granted = await register_runtime(api, "granted", {"region": "eu"})
+    by_hand = await register_runtime(api, "by-hand", {"region": "eu", "scenarios": ["FOO"]})
+    # Matched once, no longer: its FOO already went.
+    moved = await register_runtime(api, "moved", {"region": "eu"})
+    await api.data(SET_LABEL, {"id": moved, "key": "region", "value": "us"})
+    await api.data(SET_LABEL, {"id": moved, "key": "scenarios", "value": ["FOO"]})
+    await api.data(DELETE_FOR_SCENARIO, {"s": "FOO"})
+    assert await scenarios_of(api, granted) == ["DEFAULT"]
+    assert await scenarios_of(api, by_hand) == ["FOO"]
+    assert await scenarios_of(api, moved) == ["FOO"]
+
+
+async def test_unregistering_a_runtime_leaves_the_assignments_alone(api, scenarios):
+    """A known difference: upstream deletes the assignments of the runtime's scenarios."""
+    await create(api)
+    await create(api, "BAR", {"key": "env", "value": "prod"})
+    runtime = await register_runtime(api, "rt", {"region": "eu", "scenarios": ["BAR"]})
+    await api.data("mutation($id: ID!) { unregisterRuntime(id: $id) { id } }", {"id": runtime})
+    data = await api.data(PAGE)
+    assert [a["scenarioName"] for a in data["automaticScenarioAssignments"]["data"]] == [
+        "FOO",
+        "BAR",
+    ]
+    again = await register_runtime(api, "rt", {"region": "eu"})
+    assert await scenarios_of(api, again) == ["DEFAULT", "FOO"]
 
 
 async def test_queries_list_page_and_select(api, scenarios):
@@ -268,13 +366,13 @@ async def test_assignments_are_per_tenant(api, scenarios):
     data = await api.data(FOR_SCENARIO, {"s": "FOO"}, token=token_b)
     assert data["automaticScenarioAssignmentForScenario"] is None
     runtime_b = await register_runtime(api, "b-rt", {"region": "eu"}, token=token_b)
-    assert await scenarios_of(api, runtime_b, token=token_b) is None
+    assert await scenarios_of(api, runtime_b, token=token_b) == ["DEFAULT"]
     # Tenant B has no FOO scenario until it defines one, then its own assignment is separate.
     error = await api.error(CREATE, {"in": {"scenarioName": "FOO", "selector": EU}}, token=token_b)
     assert error_code(error) == 22
     await define_scenarios(api, "FOO", token=token_b)
     await create(api, token=token_b)
-    assert await scenarios_of(api, runtime_b, token=token_b) == ["FOO"]
+    assert await scenarios_of(api, runtime_b, token=token_b) == ["DEFAULT", "FOO"]
     error = await api.error(DELETE_FOR_SCENARIO, {"s": "BAR"}, token=token_b)
     assert error_code(error) == 20
     await api.data(DELETE_FOR_SCENARIO, {"s": "FOO"}, token=token_b)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from tests.api.tenancy import create_tenant
@@ -70,6 +72,59 @@ async def test_add_webhook_with_oauth_credentials_and_headers(api):
     }
 
 
+EXTRAS = """auth {
+    additionalHeaders additionalHeadersSerialized
+    additionalQueryParams additionalQueryParamsSerialized
+    requestAuth { csrf { tokenEndpointURL additionalHeaders additionalHeadersSerialized
+        additionalQueryParams additionalQueryParamsSerialized } }
+}"""
+ADD_EXTRAS = f"""mutation($app: ID!, $in: WebhookInput!) {{
+    addWebhook(applicationID: $app, in: $in) {{ {EXTRAS} }}
+}}"""
+
+
+async def test_headers_and_query_params_come_back_in_both_forms(api):
+    """Upstream returns the map and the serialized form, whichever was given."""
+    app_id = await register_application(api)
+    csrf = {
+        "tokenEndpointURL": "https://auth.example/csrf",
+        "additionalHeadersSerialized": '{"X-Csrf": ["c"]}',
+        "additionalQueryParams": {"cq": ["1"]},
+    }
+    auth = {
+        "credential": BASIC["credential"],
+        "additionalHeaders": {"X-Team": ["a", "b"]},
+        "additionalQueryParamsSerialized": '{"q": ["x"]}',
+        "requestAuth": {"csrf": csrf},
+    }
+    webhook = {"type": "CONFIGURATION_CHANGED", "url": "https://hooks.example/x", "auth": auth}
+    added = (await api.data(ADD_EXTRAS, {"app": app_id, "in": webhook}))["addWebhook"]["auth"]
+    assert added["additionalHeaders"] == {"X-Team": ["a", "b"]}
+    assert json.loads(added["additionalHeadersSerialized"]) == {"X-Team": ["a", "b"]}
+    assert added["additionalQueryParams"] == {"q": ["x"]}
+    assert json.loads(added["additionalQueryParamsSerialized"]) == {"q": ["x"]}
+    read_csrf = added["requestAuth"]["csrf"]
+    assert read_csrf["additionalHeaders"] == {"X-Csrf": ["c"]}
+    assert json.loads(read_csrf["additionalHeadersSerialized"]) == {"X-Csrf": ["c"]}
+    assert read_csrf["additionalQueryParams"] == {"cq": ["1"]}
+    assert json.loads(read_csrf["additionalQueryParamsSerialized"]) == {"cq": ["1"]}
+
+
+@pytest.mark.parametrize(
+    "extras",
+    [
+        {"additionalHeadersSerialized": "not json"},
+        {"additionalHeadersSerialized": '["a"]'},
+        {"additionalQueryParams": {"q": "not a list"}},
+    ],
+)
+async def test_malformed_headers_or_query_params_are_invalid_data(api, extras):
+    app_id = await register_application(api)
+    webhook = {"type": "CONFIGURATION_CHANGED", "url": "https://hooks.example/x", "auth": extras}
+    error = await api.error(ADD_EXTRAS, {"app": app_id, "in": webhook})
+    assert error_code(error) == 22
+
+
 async def test_webhook_auth_needs_the_webhooks_read_scope(api):
     app_id = await register_application(api)
     writer = api.mint(scopes=["application:write"])
@@ -91,7 +146,15 @@ async def test_webhook_auth_needs_the_webhooks_read_scope(api):
 
 
 @pytest.mark.parametrize(
-    "url", ["not a url", "ftp://hooks.example/x", "https://", "https://h.example/" + "x" * 260]
+    "url",
+    [
+        "not a url",
+        "ftp://hooks.example/x",
+        "https://",
+        "https://h.example/" + "x" * 260,
+        "https://kyma project.io",
+        "hooks.example/x",
+    ],
 )
 async def test_add_webhook_rejects_invalid_url(api, url):
     app_id = await register_application(api)

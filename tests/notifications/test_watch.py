@@ -191,6 +191,25 @@ async def test_automatic_scenario_assignment_adds_and_takes_away(api, shop_and_b
     assert await events_of(api, bank) == []
 
 
+async def test_assigned_scenario_following_the_selector_is_told(api, shop_and_bank):
+    shop, bank = shop_and_bank
+    selector = {"key": "region", "value": "eu"}
+    await api.data(CREATE_ASSIGNMENT, {"in": {"scenarioName": "SHOP", "selector": selector}})
+    eu = await runtime(api, "eu-1", {"scenarios": ["DEFAULT"], "region": "eu"})
+    await set_runtime_label(api, eu, "region", "us")
+    await set_runtime_label(api, eu, "region", "eu")
+    await api.data(DELETE_RUNTIME_LABEL, {"id": eu, "key": "region"})
+    await api.data(UPDATE_RUNTIME, {"id": eu, "in": {"name": "eu-1", "labels": {"region": "eu"}}})
+    assert await events_of(api, shop) == [
+        (JOINED, "eu-1"),
+        (LEFT, "eu-1"),
+        (JOINED, "eu-1"),
+        (LEFT, "eu-1"),
+        (JOINED, "eu-1"),
+    ]
+    assert await events_of(api, bank) == []
+
+
 async def test_default_eventing_changes(api, shop_and_bank):
     shop, bank = shop_and_bank
     first_url, chosen_url = "https://gateway.first.example", "https://gateway.chosen.example"

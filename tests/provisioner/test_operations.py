@@ -156,6 +156,8 @@ async def test_provisioning_registers_runs_the_command_and_waits_for_the_agent(a
     runtime = (await api.data(RUNTIME, {"id": runtime_id}))["runtime"]
     assert runtime["status"]["condition"] == "PROVISIONING"
     assert runtime["labels"]["env"] == "test"
+    # Registered without scenarios, as by registerRuntime: in DEFAULT.
+    assert runtime["labels"]["scenarios"] == ["DEFAULT"]
 
     await waiting_for_agent(api, started["id"])
     [request] = command.requests("provision")

@@ -21,7 +21,7 @@ from compass.domain.label.scenarios import DEFAULT_SCENARIO, SCENARIOS_KEY, scen
 from compass.domain.label.service import LabelService
 from compass.domain.pagination import Page, PageRequest
 from compass.domain.runtime.repository import RuntimeRepository
-from compass.errors import InvalidData, NotFound, NotUnique
+from compass.errors import NotFound, NotUnique
 from compass.notifications.watch import ApplicationWatch
 from compass.pki.secret_box import SecretBox
 
@@ -31,9 +31,7 @@ INITIAL = "INITIAL"
 
 
 class ApplicationService:
-    def __init__(
-        self, session: AsyncSession, tenant_id: str, box: SecretBox | None = None
-    ) -> None:
+    def __init__(self, session: AsyncSession, tenant_id: str, box: SecretBox | None = None) -> None:
         self.session = session
         self.tenant_id = tenant_id
         self.webhooks = WebhookService(session, tenant_id, box)
@@ -145,7 +143,7 @@ class ApplicationService:
         if integration_system_id is None:
             return
         if await self.integration_systems.get(integration_system_id) is None:
-            raise InvalidData(f"integration system {integration_system_id!r} does not exist")
+            raise NotFound.of("integration system", integration_system_id)
 
 
 class ApplicationLabels:

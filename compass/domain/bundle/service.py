@@ -34,7 +34,8 @@ from compass.domain.bundle.repository import (
     ContentRepository,
     FetchRequestRepository,
 )
-from compass.domain.bundle.specs import check_format, check_spec_data
+from compass.domain.bundle.specs import check_format, check_spec_data, check_spec_size
+from compass.domain.limits import Limits, limits_of
 from compass.errors import InvalidData, NotFound
 from compass.notifications.outbox import enqueue
 
@@ -105,14 +106,15 @@ def _command_of(row: FetchRequestRow) -> FetchRequestCommand:
     return FetchRequestCommand(url=row.url, auth=row.auth, mode=row.mode, filter=row.filter)
 
 
-def _check_spec(owner: str, spec: SpecCommand | None) -> None:
+def _check_spec(owner: str, spec: SpecCommand | None, limits: Limits) -> None:
     if spec is None:
         return
     check_format(owner, spec.type, spec.format)
     if spec.data is None and spec.fetch_request is None:
         raise InvalidData(f"{owner}: a specification needs data or a fetchRequest")
     if spec.data is not None:
-        check_spec_data(owner, spec.format, spec.data)
+        check_spec_size(owner, spec.data, limits.spec_bytes)
+        check_spec_data(owner, spec.format, spec.data, limits.json_depth)
 
 
 def _definition_values(command: APIDefinitionCommand | EventDefinitionCommand) -> dict[str, Any]:
@@ -163,7 +165,11 @@ class ContentService:
         self, row_type: type, bundle_id: str, command: APIDefinitionCommand | EventDefinitionCommand
     ) -> Any:
         await self._existing_bundle(bundle_id)
-        _check_spec(f"{_DEFINITION_KINDS[row_type]} {command.name!r}", command.spec)
+        _check_spec(
+            f"{_DEFINITION_KINDS[row_type]} {command.name!r}",
+            command.spec,
+            limits_of(self._session),
+        )
         row = await self.repository(row_type).add(
             row_type(tenant_id=self.tenant_id, bundle_id=bundle_id, **_definition_values(command))
         )
@@ -174,7 +180,11 @@ class ContentService:
         self, row_type: type, row_id: str, command: APIDefinitionCommand | EventDefinitionCommand
     ) -> Any:
         row = await self.existing(row_type, row_id)
-        _check_spec(f"{_DEFINITION_KINDS[row_type]} {command.name!r}", command.spec)
+        _check_spec(
+            f"{_DEFINITION_KINDS[row_type]} {command.name!r}",
+            command.spec,
+            limits_of(self._session),
+        )
         for name, value in _definition_values(command).items():
             setattr(row, name, value)
         await self.repository(row_type).save(row)
@@ -194,6 +204,10 @@ class ContentService:
         await self._existing_bundle(bundle_id)
         if command.data is None and command.fetch_request is None:
             raise InvalidData(f"document {command.title!r} needs data or a fetchRequest")
+        if command.data is not None:
+            check_spec_size(
+                f"document {command.title!r}", command.data, limits_of(self._session).spec_bytes
+            )
         row = await self.repository(DocumentRow).add(
             DocumentRow(
                 tenant_id=self.tenant_id,

@@ -1,10 +1,12 @@
 """Eventing: where an application publishes its events.
 
-Runtimes announce their event gateway with the label `runtime_eventServiceUrl`.
-An application publishes to `<gateway>/<application name>/v1/events` of its
-default runtime: the one chosen explicitly while it still shares a scenario
-with the application, else the oldest runtime sharing a scenario that carries
-the label. Without one the URL is empty.
+Runtimes announce their event gateway with the label `runtime_eventServiceUrl`;
+the runtime's own event URL is that value as it is (as upstream). An
+application publishes to `<gateway>/<application name>/v1/events` of its
+default runtime, `<gateway>` being the label's `scheme://host[:port]`: the
+runtime chosen explicitly while it still shares a scenario with the
+application, else the oldest runtime sharing a scenario that carries the
+label. Without one the URL is empty.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ def gateway_url(value: Any) -> str:
 
 
 def runtime_event_url(labels: dict[str, Any]) -> str:
-    return gateway_url(labels.get(EVENT_URL_KEY))
+    """The runtime's `runtime_eventServiceUrl` label as it is ("" unless a string)."""
+    value = labels.get(EVENT_URL_KEY)
+    return value if isinstance(value, str) else ""
 
 
 def _application_url(gateway: str, application_name: str) -> str:

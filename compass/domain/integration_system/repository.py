@@ -42,14 +42,12 @@ class IntegrationSystemRepository:
         await self.session.delete(row)
         await self.session.flush()
 
-    async def detach_applications(self, integration_system_id: str) -> None:
-        """Clears the reference in every tenant's applications that point here."""
-        await self.session.execute(
-            sa.update(ApplicationRow)
-            .where(ApplicationRow.integration_system_id == integration_system_id)
-            .values(integration_system_id=None)
-            .execution_options(synchronize_session="fetch")
+    async def referred_to(self, integration_system_id: str) -> bool:
+        """Whether an application of any tenant refers to the system."""
+        statement = sa.select(ApplicationRow.id).where(
+            ApplicationRow.integration_system_id == integration_system_id
         )
+        return await self.session.scalar(statement.limit(1)) is not None
 
     async def page(self, request: PageRequest) -> Page[IntegrationSystemRow]:
         return await paginate(self.session, self._base(), IntegrationSystemRow, request)

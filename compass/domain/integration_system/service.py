@@ -9,7 +9,7 @@ from compass.domain.integration_system.commands import IntegrationSystemCommand
 from compass.domain.integration_system.model import IntegrationSystemRow
 from compass.domain.integration_system.repository import IntegrationSystemRepository
 from compass.domain.pagination import Page, PageRequest
-from compass.errors import NotFound, NotUnique
+from compass.errors import InvalidOperation, NotFound, NotUnique
 
 __all__ = ["IntegrationSystemService"]
 
@@ -37,9 +37,12 @@ class IntegrationSystemService:
         return row
 
     async def unregister(self, integration_system_id: str) -> IntegrationSystemRow:
-        """Applications managed by the system stay, without the reference."""
+        """Refused while applications (of any tenant) refer to the system."""
         row = await self.get_existing(integration_system_id)
-        await self.integration_systems.detach_applications(row.id)
+        if await self.integration_systems.referred_to(row.id):
+            raise InvalidOperation(
+                "the record cannot be deleted because another record refers to it"
+            )
         await self.integration_systems.delete(row)
         return row
 

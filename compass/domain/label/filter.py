@@ -3,6 +3,7 @@
 {key}                              the object has the label
 {key, query: "\"v\""}              the label value equals "v"
 {key, query: "$[*] ? (@ == \"v\")"} the label value is an array containing "v"
+{key, query: "$[*] ? (@ == \"a\" || @ == \"b\")"}  ... containing "a" or "b"
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from compass.errors import InvalidData
 
 __all__ = ["LabelCondition", "parse_label_filter", "json_array_contains"]
 
-_CONTAINS = re.compile(r'^\$\[\*\]\s*\?\s*\(\s*@\s*==\s*("(?:[^"\\]|\\.)*")\s*\)$')
+_LITERAL = r'"(?:[^"\\]|\\.)*"'
+_ELEMENT = re.compile(rf"\s*@\s*==\s*({_LITERAL})\s*")
+_CONTAINS = re.compile(rf"^\$\[\*\]\s*\?\s*\(((?:{_ELEMENT.pattern}\|\|)*{_ELEMENT.pattern})\)$")
 
 
 @dataclass(frozen=True)
 class LabelCondition:
     key: str
     equals: Any = None
-    contains: Any = None
+    contains: tuple[Any, ...] = ()  # any of these values
     mode: str = "has"  # has | equals | contains
 
 
@@ -46,12 +49,14 @@ def parse_label_filter(key: str, query: str | None) -> LabelCondition:
         return LabelCondition(key)
     text = query.strip()
     if match := _CONTAINS.match(text):
-        return LabelCondition(key, contains=_string_literal(match.group(1), query), mode="contains")
+        values = [_string_literal(m.group(1), query) for m in _ELEMENT.finditer(match.group(1))]
+        return LabelCondition(key, contains=tuple(dict.fromkeys(values)), mode="contains")
     if text.startswith('"') and text.endswith('"') and len(text) >= 2:
         return LabelCondition(key, equals=_string_literal(text, query), mode="equals")
     raise InvalidData(
         f"label filter query {query!r} is not supported: use no query, "
-        '"\\"value\\"" or "$[*] ? (@ == \\"value\\")"'
+        '"\\"value\\"", "$[*] ? (@ == \\"value\\")" or '
+        '"$[*] ? (@ == \\"a\\" || @ == \\"b\\")"'
     )
 
 

@@ -8,8 +8,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compass.domain.columns import new_id
 from compass.domain.label.filter import LabelCondition, json_array_contains
 from compass.domain.label.model import LabelDefinitionRow, LabelRow
 
@@ -34,6 +36,11 @@ class ObjectKind(enum.Enum):
 
 def _dialect(session: AsyncSession) -> str:
     return session.bind.dialect.name  # type: ignore[union-attr]
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT on both SQLite and PostgreSQL."""
+    return postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
 
 
 class LabelRepository:
@@ -61,14 +68,23 @@ class LabelRepository:
         )
 
     async def upsert(self, kind: ObjectKind, object_id: str, key: str, value: Any) -> LabelRow:
-        row = await self.get(kind, object_id, key)
-        if row is None:
-            row = LabelRow(tenant_id=self.tenant_id, key=key, value=value)
-            setattr(row, kind.value, object_id)
-            self.session.add(row)
-        else:
-            row.value = value
+        """Insert or update in one statement, so concurrent writers of one label
+        both succeed (the last one wins)."""
         await self.session.flush()
+        insert = _insert(self.session)(LabelRow).values(
+            id=new_id(), tenant_id=self.tenant_id, key=key, value=value, **{kind.value: object_id}
+        )
+        await self.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["key", kind.value], set_={"value": insert.excluded.value}
+            )
+        )
+        row = await self.session.scalar(
+            self._base()
+            .where(kind.column == object_id, LabelRow.key == key)
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
         return row
 
     async def delete(self, row: LabelRow) -> None:
@@ -104,8 +120,11 @@ class LabelRepository:
         if condition.mode == "equals":
             clauses.append(LabelRow.value == condition.equals)
         elif condition.mode == "contains":
+            dialect = _dialect(self.session)
             clauses.append(
-                json_array_contains(_dialect(self.session), LabelRow.value, condition.contains)
+                sa.or_(
+                    *(json_array_contains(dialect, LabelRow.value, v) for v in condition.contains)
+                )
             )
         return sa.select(LabelRow.id).where(*clauses).exists()
 
@@ -145,6 +164,16 @@ class LabelDefinitionRepository:
         self.session.add(row)
         await self.session.flush()
         return row
+
+    async def add_if_missing(self, key: str) -> None:
+        """A definition without a schema, unless one exists: concurrent first
+        uses of a key all succeed (insert or ignore, on SQLite and PostgreSQL)."""
+        statement = (
+            _insert(self.session)(LabelDefinitionRow)
+            .values(id=new_id(), tenant_id=self.tenant_id, key=key)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+        )
+        await self.session.execute(statement)
 
     async def save(self, row: LabelDefinitionRow) -> None:
         await self.session.flush()

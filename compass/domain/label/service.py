@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jsonschema import exceptions as jsonschema_errors
-from jsonschema import validators
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compass.db import dump_json
+from compass.domain.label.json_schema import check_json_schema
+from compass.domain.label.json_schema import violation as _violation
 from compass.domain.label.model import LabelDefinitionRow, LabelRow
 from compass.domain.label.repository import LabelDefinitionRepository, LabelRepository, ObjectKind
 from compass.domain.label.scenarios import (
@@ -23,30 +24,12 @@ from compass.domain.label.scenarios import (
     check_scenarios_schema,
     scenarios_schema,
 )
+from compass.domain.limits import check_json_value, limits_of
 from compass.domain.scenario_assignment.repository import ScenarioAssignmentRepository
 from compass.domain.validation import check_label_key
 from compass.errors import InvalidData, InvalidOperation, NotFound, NotUnique
 
 __all__ = ["LabelService", "LabelDefinitionService", "check_json_schema", "label_owner"]
-
-
-def check_json_schema(schema: Any, field: str = "the label schema") -> None:
-    if schema is None:
-        return
-    if not isinstance(schema, (dict, bool)):
-        raise InvalidData(f"{field} must be a JSON object")
-    try:
-        validators.validator_for(schema).check_schema(schema)
-    except jsonschema_errors.SchemaError as error:
-        raise InvalidData(f"{field} is not a valid JSON Schema: {error.message}") from error
-
-
-def _violation(schema: Any, value: Any) -> str | None:
-    if schema is None:
-        return None
-    validator = validators.validator_for(schema)(schema)
-    error = jsonschema_errors.best_match(validator.iter_errors(value))
-    return None if error is None else error.message
 
 
 def label_owner(row: LabelRow) -> str:
@@ -111,9 +94,8 @@ class LabelDefinitionService:
         await self.definitions.delete(row)
         return row
 
-    @staticmethod
-    def _check_schema(key: str, schema: Any) -> None:
-        check_json_schema(schema)
+    def _check_schema(self, key: str, schema: Any) -> None:
+        check_json_schema(schema, max_depth=limits_of(self.definitions.session).json_depth)
         if key == SCENARIOS_KEY:
             check_scenarios_schema(schema)
 
@@ -152,14 +134,25 @@ class LabelService:
         check_label_key(key)
         if value is None:
             raise InvalidData(f"label {key!r} needs a value")
+        self._check_size(key, value)
         definition = await self.definitions.get(key)
         if definition is None and key == SCENARIOS_KEY:
             definition = await self.definitions.ensure_scenarios()
         if definition is None:
-            await self.definitions.definitions.add(key, None)
+            await self.definitions.definitions.add_if_missing(key)
         elif (message := _violation(definition.schema_, value)) is not None:
             raise InvalidData(f"label {key!r} value is invalid: {message}")
         return await self.labels.upsert(kind, object_id, key, value)
+
+    def _check_size(self, key: str, value: Any) -> None:
+        limits = limits_of(self.labels.session)
+        check_json_value(f"label {key!r} value", value, limits.json_depth)
+        size = len(dump_json(value).encode())
+        if size > limits.label_value_bytes:
+            raise InvalidData(
+                f"label {key!r} value is {size} bytes as JSON, over the limit of "
+                f"{limits.label_value_bytes} bytes (max_label_value_bytes)"
+            )
 
     async def set_many(self, kind: ObjectKind, object_id: str, labels: Mapping[str, Any]) -> None:
         for key, value in labels.items():

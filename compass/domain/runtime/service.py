@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from compass.db import utcnow
 from compass.domain.audience import EVERYONE, Audience
 from compass.domain.label.filter import LabelCondition
+from compass.domain.label.model import LabelRow
 from compass.domain.label.repository import ObjectKind
-from compass.domain.label.scenarios import SCENARIOS_KEY
+from compass.domain.label.scenarios import DEFAULT_SCENARIO, SCENARIOS_KEY, scenario_names
 from compass.domain.label.service import LabelService
 from compass.domain.pagination import Page, PageRequest
 from compass.domain.runtime.commands import RuntimeCommand
@@ -54,18 +55,27 @@ class RuntimeService:
                 created_at=now,
             )
         )
-        await self.labels.set_many(ObjectKind.RUNTIME, row.id, command.labels or {})
-        await self.assignments.apply_to_runtime(row.id)
+        # Without scenarios a runtime is in DEFAULT, as an application is.
+        labels = {SCENARIOS_KEY: [DEFAULT_SCENARIO], **(command.labels or {})}
+        await self.labels.set_many(ObjectKind.RUNTIME, row.id, labels)
+        await self.assignments.follow_selectors(
+            row.id, written_by_hand=scenario_names(labels[SCENARIOS_KEY])
+        )
         return row
 
-    async def update(self, runtime_id: str, command: RuntimeCommand) -> RuntimeRow:
+    async def update(
+        self, runtime_id: str, command: RuntimeCommand, scenarios_locked: bool = False
+    ) -> RuntimeRow:
         """Name, description and status as given; labels, when given, replace the
-        existing ones (scenarios stay unless the input sets them)."""
+        existing ones (scenarios stay unless the input sets them).
+        `scenarios_locked`: the caller may not change the runtime's scenarios."""
         await self.get_existing(runtime_id)
         async with self.watch.watching(runtime_id):
-            return await self._update(runtime_id, command)
+            return await self._update(runtime_id, command, scenarios_locked)
 
-    async def _update(self, runtime_id: str, command: RuntimeCommand) -> RuntimeRow:
+    async def _update(
+        self, runtime_id: str, command: RuntimeCommand, scenarios_locked: bool
+    ) -> RuntimeRow:
         row = await self.get_existing(runtime_id)
         if await self.runtimes.name_taken(command.name, except_id=runtime_id):
             raise NotUnique(f"a runtime named {command.name!r} already exists")
@@ -82,7 +92,12 @@ class RuntimeService:
             await self.labels.replace(
                 ObjectKind.RUNTIME, row.id, command.labels, keep=(SCENARIOS_KEY,)
             )
-            await self.assignments.apply_to_runtime(row.id)
+            written = command.labels.get(SCENARIOS_KEY)
+            await self.assignments.follow_selectors(
+                row.id,
+                written_by_hand=None if written is None else scenario_names(written),
+                scenarios_locked=scenarios_locked,
+            )
         return row
 
     async def unregister(self, runtime_id: str) -> RuntimeRow:
@@ -111,9 +126,7 @@ class RuntimeService:
         """A runtime sees only itself."""
         return await self.runtimes.page(conditions, request, audience.runtime_id)
 
-    async def mark_connected(
-        self, runtime_id: str, seen_refresh: timedelta = SEEN_REFRESH
-    ) -> bool:
+    async def mark_connected(self, runtime_id: str, seen_refresh: timedelta = SEEN_REFRESH) -> bool:
         """A call of the runtime: CONNECTED, and seen (for the agent's connection status).
         True when that wrote something (the caller commits it)."""
         contact = await self.runtimes.record_contact(runtime_id, utcnow(), seen_refresh)
@@ -124,20 +137,35 @@ class RuntimeService:
 
 
 class RuntimeLabels:
-    """Labels of one tenant's runtimes; the runtime must exist."""
+    """Labels of one tenant's runtimes; the runtime must exist. Assigned scenarios
+    follow every change; `scenarios_locked`: the caller may not change the
+    runtime's scenarios (see ScenarioAssignmentService.follow_selectors)."""
 
     def __init__(self, session: AsyncSession, tenant_id: str) -> None:
         self.runtimes = RuntimeService(session, tenant_id)
         self.labels = LabelService(session, tenant_id)
 
-    async def set(self, runtime_id: str, key: str, value: object):
+    async def set(
+        self, runtime_id: str, key: str, value: object, scenarios_locked: bool = False
+    ) -> LabelRow:
         await self.runtimes.get_existing(runtime_id)
         async with self.runtimes.watch.watching(runtime_id):
             row = await self.labels.set(ObjectKind.RUNTIME, runtime_id, key, value)
-            await self.runtimes.assignments.apply_to_runtime(runtime_id)
-        return row
+            await self.runtimes.assignments.follow_selectors(
+                runtime_id,
+                written_by_hand=scenario_names(value) if key == SCENARIOS_KEY else None,
+                scenarios_locked=scenarios_locked,
+            )
+        # The assignments may have added to the value written.
+        return await self.labels.labels.get(ObjectKind.RUNTIME, runtime_id, key) or row
 
-    async def delete(self, runtime_id: str, key: str):
+    async def delete(self, runtime_id: str, key: str, scenarios_locked: bool = False) -> LabelRow:
         await self.runtimes.get_existing(runtime_id)
         async with self.runtimes.watch.watching(runtime_id):
-            return await self.labels.delete(ObjectKind.RUNTIME, runtime_id, key)
+            row = await self.labels.delete(ObjectKind.RUNTIME, runtime_id, key)
+            await self.runtimes.assignments.follow_selectors(
+                runtime_id,
+                written_by_hand=[] if key == SCENARIOS_KEY else None,
+                scenarios_locked=scenarios_locked,
+            )
+        return row

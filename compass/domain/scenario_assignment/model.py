@@ -5,7 +5,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from compass.domain.columns import id_field, tenant_field, timestamp_field
+from compass.domain.columns import ID_LENGTH, id_field, tenant_field, timestamp_field
 
 
 class ScenarioAssignmentRow(SQLModel, table=True):
@@ -24,3 +24,22 @@ class ScenarioAssignmentRow(SQLModel, table=True):
     selector_key: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
     selector_value: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     created_at: datetime = timestamp_field()
+
+
+class ScenarioGrantRow(SQLModel, table=True):
+    """A scenario that an assignment (the tenant's one for `scenario`) added to a
+    runtime's `scenarios` label, and will take away when its selector stops
+    matching. A scenario the runtime had before, by hand, has no grant."""
+
+    __tablename__ = "scenario_assignment_grants"
+    __table_args__ = (sa.Index("ix_scenario_assignment_grants_scenario", "tenant_id", "scenario"),)
+
+    runtime_id: str = Field(
+        sa_column=sa.Column(
+            sa.String(ID_LENGTH),
+            sa.ForeignKey("runtimes.id", ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+    scenario: str = Field(sa_column=sa.Column(sa.String(128), primary_key=True))
+    tenant_id: str = tenant_field()

@@ -11,7 +11,7 @@ from compass.domain.label.filter import LabelCondition
 from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.domain.pagination import Page, PageRequest, paginate
 from compass.domain.runtime.model import RuntimeRow
-from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
+from compass.domain.scenario_assignment.model import ScenarioAssignmentRow, ScenarioGrantRow
 
 __all__ = ["ScenarioAssignmentRepository"]
 
@@ -61,6 +61,59 @@ class ScenarioAssignmentRepository:
 
     async def delete(self, row: ScenarioAssignmentRow) -> None:
         await self.session.delete(row)
+        await self.session.flush()
+
+    async def grants_of(self, runtime_id: str) -> set[str]:
+        """The scenarios assignments added to the runtime."""
+        statement = sa.select(ScenarioGrantRow.scenario).where(
+            ScenarioGrantRow.tenant_id == self.tenant_id,
+            ScenarioGrantRow.runtime_id == runtime_id,
+        )
+        return set(await self.session.scalars(statement))
+
+    async def granted_runtimes(self, scenario: str) -> list[str]:
+        """IDs of the runtimes the assignment for `scenario` added it to."""
+        statement = (
+            sa.select(ScenarioGrantRow.runtime_id)
+            .where(
+                ScenarioGrantRow.tenant_id == self.tenant_id,
+                ScenarioGrantRow.scenario == scenario,
+            )
+            .order_by(ScenarioGrantRow.runtime_id)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def granted_by_key(self, key: str) -> list[str]:
+        """IDs of the runtimes granted a scenario by an assignment selecting on `key`."""
+        statement = (
+            sa.select(ScenarioGrantRow.runtime_id)
+            .join(
+                ScenarioAssignmentRow,
+                sa.and_(
+                    ScenarioAssignmentRow.tenant_id == ScenarioGrantRow.tenant_id,
+                    ScenarioAssignmentRow.scenario == ScenarioGrantRow.scenario,
+                ),
+            )
+            .where(ScenarioGrantRow.tenant_id == self.tenant_id)
+            .where(ScenarioAssignmentRow.selector_key == key)
+            .distinct()
+            .order_by(ScenarioGrantRow.runtime_id)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def set_grants(self, runtime_id: str, add: set[str], remove: set[str]) -> None:
+        if remove:
+            await self.session.execute(
+                sa.delete(ScenarioGrantRow).where(
+                    ScenarioGrantRow.tenant_id == self.tenant_id,
+                    ScenarioGrantRow.runtime_id == runtime_id,
+                    ScenarioGrantRow.scenario.in_(sorted(remove)),
+                )
+            )
+        for scenario in sorted(add):
+            self.session.add(
+                ScenarioGrantRow(runtime_id=runtime_id, scenario=scenario, tenant_id=self.tenant_id)
+            )
         await self.session.flush()
 
     async def runtimes_matching(self, key: str, value: str) -> list[str]:

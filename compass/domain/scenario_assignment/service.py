@@ -1,9 +1,14 @@
 """Automatic scenario assignment: runtimes carrying a label `key` whose value is
-the string `value` are put in a scenario, now and whenever they get the label.
+the string `value` are in a scenario while they carry it.
 
 One assignment per scenario; the scenario must be in the tenant's `scenarios`
-label definition, and stays there while the assignment exists. Deleting an
-assignment takes the scenario away from the runtimes its selector matches.
+label definition, and stays there while the assignment exists. A scenario an
+assignment adds is recorded as a grant: when the runtime's labels stop
+matching the selector, or the assignment is deleted, the scenario goes again.
+A scenario the runtime had by hand has no grant and stays; writing a granted
+scenario by hand makes it the runtime's own. Callers that may not change a
+runtime's scenarios (the runtime itself) are refused any label change that
+would add or remove one.
 """
 
 from __future__ import annotations
@@ -15,17 +20,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compass.db import utcnow
-from compass.domain.label.model import LabelRow
+from compass.domain.label.model import LabelDefinitionRow
 from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY, scenario_names
-from compass.domain.label.service import LabelService
+from compass.domain.label.service import LabelDefinitionService, LabelService
 from compass.domain.pagination import Page, PageRequest
 from compass.domain.scenario_assignment.model import ScenarioAssignmentRow
 from compass.domain.scenario_assignment.repository import ScenarioAssignmentRepository
-from compass.errors import InvalidData, NotFound, NotUnique
+from compass.errors import InvalidData, InvalidOperation, NotFound, Unauthorized
 from compass.notifications.watch import RuntimeWatch
 
-__all__ = ["LabelSelector", "ScenarioAssignmentService"]
+__all__ = ["LabelKeyDeletion", "LabelSelector", "ScenarioAssignmentService"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ class ScenarioAssignmentService:
                 f"scenario {scenario!r} is not defined: add it to the scenarios label definition"
             )
         if await self.assignments.for_scenario(scenario) is not None:
-            raise NotUnique(f"an automatic assignment for scenario {scenario!r} already exists")
+            raise InvalidOperation("a given scenario already has an assignment")
         row = await self.assignments.add(
             ScenarioAssignmentRow(
                 tenant_id=self.tenant_id,
@@ -60,12 +65,9 @@ class ScenarioAssignmentService:
                 created_at=utcnow(),
             )
         )
-        runtime_ids = await self.assignments.runtimes_matching(selector.key, selector.value)
-        current = await self._scenario_labels(runtime_ids)
-        for runtime_id in runtime_ids:
-            label = current.get(runtime_id)
+        for runtime_id in await self.assignments.runtimes_matching(selector.key, selector.value):
             async with self.watch.watching(runtime_id):
-                await self._add(runtime_id, None if label is None else label.value, [scenario])
+                await self.follow_selectors(runtime_id)
         return row
 
     async def get_for_scenario(self, scenario: str) -> ScenarioAssignmentRow | None:
@@ -90,43 +92,81 @@ class ScenarioAssignmentService:
             await self._delete(row)
         return rows
 
-    async def apply_to_runtime(self, runtime_id: str) -> None:
-        """Puts the runtime in the scenarios of every assignment its labels match."""
+    async def follow_selectors(
+        self,
+        runtime_id: str,
+        written_by_hand: Sequence[str] | None = None,
+        scenarios_locked: bool = False,
+    ) -> None:
+        """After a change of the runtime's labels: it holds the scenarios of the
+        assignments its labels match, and loses those granted by others.
+
+        `written_by_hand`: the scenarios the change wrote explicitly (their
+        grants end: they are the runtime's own now). `scenarios_locked`: the
+        caller may not change the runtime's scenarios; a change that would is
+        refused with Unauthorized (the caller's transaction rolls back)."""
         labels = await self.labels.of(ObjectKind.RUNTIME, runtime_id)
+        current = scenario_names(labels.get(SCENARIOS_KEY))
+        granted = await self.assignments.grants_of(runtime_id)
+        own = set() if scenarios_locked else granted & set(written_by_hand or ())
+        wanted = await self._wanted(labels)
+        revoked = granted - own - set(wanted)
+        scenarios = [s for s in current if s not in revoked]
+        added = {s for s in wanted if s not in scenarios}
+        scenarios += [s for s in wanted if s in added]
+        if scenarios_locked and (revoked or added):
+            raise Unauthorized(
+                "runtime callers may not change their scenarios: the change would "
+                + "; ".join(
+                    [f"add {s!r}" for s in sorted(added)]
+                    + [f"remove {s!r}" for s in sorted(revoked)]
+                )
+                + " (automatic scenario assignment)"
+            )
+        await self.assignments.set_grants(runtime_id, add=added - granted, remove=revoked | own)
+        if scenarios != current:
+            await self._write(runtime_id, scenarios)
+
+    async def _wanted(self, labels: dict[str, Any]) -> list[str]:
         keys = [key for key, value in labels.items() if isinstance(value, str)]
-        wanted = [
+        return [
             row.scenario
             for row in await self.assignments.with_selector_keys(keys)
             if labels[row.selector_key] == row.selector_value
         ]
-        if wanted:
-            await self._add(runtime_id, labels.get(SCENARIOS_KEY), wanted)
 
-    async def _scenario_labels(self, runtime_ids: Sequence[str]) -> dict[str, LabelRow]:
-        found = await self.label_rows.for_objects(ObjectKind.RUNTIME, runtime_ids)
-        return {
-            runtime_id: row
-            for runtime_id, rows in found.items()
-            for row in rows
-            if row.key == SCENARIOS_KEY
-        }
-
-    async def _add(self, runtime_id: str, current: Any, scenarios: Sequence[str]) -> None:
-        existing = scenario_names(current)
-        merged = existing + [s for s in scenarios if s not in existing]
-        if merged != existing:
-            await self.labels.set(ObjectKind.RUNTIME, runtime_id, SCENARIOS_KEY, merged)
+    async def _write(self, runtime_id: str, scenarios: list[str]) -> None:
+        if scenarios:
+            await self.labels.set(ObjectKind.RUNTIME, runtime_id, SCENARIOS_KEY, scenarios)
+            return
+        row = await self.label_rows.get(ObjectKind.RUNTIME, runtime_id, SCENARIOS_KEY)
+        if row is not None:
+            await self.label_rows.delete(row)
 
     async def _delete(self, row: ScenarioAssignmentRow) -> None:
-        runtime_ids = await self.assignments.runtimes_matching(row.selector_key, row.selector_value)
-        for label in (await self._scenario_labels(runtime_ids)).values():
-            async with self.watch.watching(label.runtime_id):
-                await self._take_away(label, row.scenario)
+        """Takes the scenario away from exactly the runtimes it was granted to."""
         await self.assignments.delete(row)
+        for runtime_id in await self.assignments.granted_runtimes(row.scenario):
+            async with self.watch.watching(runtime_id):
+                await self.follow_selectors(runtime_id)
 
-    async def _take_away(self, label: LabelRow, scenario: str) -> None:
-        remaining = [s for s in scenario_names(label.value) if s != scenario]
-        if not remaining:
-            await self.label_rows.delete(label)
-        elif remaining != label.value:
-            await self.label_rows.upsert(ObjectKind.RUNTIME, label.runtime_id, label.key, remaining)
+
+class LabelKeyDeletion:
+    """Deleting a label definition (with its labels, when asked): the runtimes that
+    lose a selector's label lose the scenario it granted them."""
+
+    def __init__(self, session: AsyncSession, tenant_id: str) -> None:
+        self.definitions = LabelDefinitionService(session, tenant_id)
+        self.assignments = ScenarioAssignmentService(session, tenant_id)
+
+    async def delete(self, key: str, delete_related_labels: bool) -> LabelDefinitionRow:
+        watch = self.assignments.watch
+        runtime_ids = await self.assignments.assignments.granted_by_key(key)
+        before = {runtime_id: await watch.snapshot(runtime_id) for runtime_id in runtime_ids}
+        row = await self.definitions.delete(key, delete_related_labels)
+        for runtime_id in runtime_ids:
+            await self.assignments.follow_selectors(runtime_id)
+        await watch.session.flush()
+        for runtime_id in runtime_ids:
+            await watch.report(runtime_id, before[runtime_id], await watch.snapshot(runtime_id))
+        return row
