@@ -1,5 +1,5 @@
 """Malformed requests and hostile values: HTTP 400 or InvalidData, never a 500,
-InternalError or invalid JSON (issue 9, "bad input")."""
+InternalError or invalid JSON."""
 
 from __future__ import annotations
 

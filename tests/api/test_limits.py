@@ -1,5 +1,5 @@
-"""Query cost, body size, label value, spec and JSON Schema limits (issue 9,
-"denial of service"): each refusal is quick and names its limit."""
+"""Query cost, body size, label value, spec and JSON Schema limits: each refusal
+comes before any work is done and names its limit."""
 
 from __future__ import annotations
 
