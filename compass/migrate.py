@@ -4,6 +4,7 @@ by `compass db ...` and by the tests."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from pathlib import Path
 
@@ -55,8 +56,19 @@ def _in_own_thread(fn, *args) -> None:
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _prepare_data_dir(settings)
     _in_own_thread(command.upgrade, alembic_config(settings), revision)
+
+
+def _prepare_data_dir(settings: Settings) -> None:
+    """The data dir holds keys and, by default, the database with its secrets:
+    created readable by its owner only (0700), the SQLite file 0600 (SQLite gives
+    its journal files the same mode)."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if settings.database_url is None:
+        database = settings.data_dir / "compass.db"
+        if not database.exists():
+            os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def downgrade(settings: Settings, revision: str = "-1") -> None:

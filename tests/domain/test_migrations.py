@@ -65,3 +65,10 @@ async def test_downgrade_to_base_and_upgrade_again(settings: Settings):
     assert revision == _head(settings)
     assert model_tables <= tables
     assert await _run(settings, _differences) == []
+
+
+def test_a_new_data_dir_and_database_are_private(tmp_path):
+    settings = Settings(data_dir=tmp_path / "fresh" / "data")
+    migrate.upgrade(settings)
+    assert (settings.data_dir.stat().st_mode & 0o777) == 0o700
+    assert ((settings.data_dir / "compass.db").stat().st_mode & 0o777) == 0o600
