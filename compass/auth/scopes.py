@@ -135,6 +135,12 @@ TENANTLESS_OPERATIONS = frozenset(
     }
 )
 
+# Who may read the credentials of third parties kept here (everyone else gets
+# null): one scope per family, as Compass names them.
+WEBHOOK_CREDENTIALS_SCOPE = "application.webhooks:read"
+INSTANCE_AUTH_CREDENTIALS_SCOPE = "bundle.instance_auths:read"
+FETCH_REQUEST_CREDENTIALS_SCOPE = "fetch_request.auth:read"
+
 # What an administrator token carries by default: every scope of the mapping.
 ADMIN_SCOPES: tuple[str, ...] = (
     "application:read",
@@ -146,6 +152,7 @@ ADMIN_SCOPES: tuple[str, ...] = (
     "automatic_scenario_assignment:write",
     "bundle.instance_auths:read",
     "eventing:manage",
+    "fetch_request.auth:read",
     "health_checks:read",
     "integration_system:read",
     "integration_system:write",

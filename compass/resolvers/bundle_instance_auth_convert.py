@@ -21,6 +21,7 @@ import json
 import strawberry
 
 from compass.auth.principal import ConsumerType, Principal
+from compass.auth.scopes import INSTANCE_AUTH_CREDENTIALS_SCOPE
 from compass.domain.bundle_instance_auth.model import BundleInstanceAuthRow
 from compass.pki.secret_box import SecretBox
 from compass.resolvers.convert import auth_from_dict
@@ -33,7 +34,7 @@ from compass.schema.scalars import JSON, Timestamp
 
 __all__ = ["INSTANCE_AUTH_SECRETS_SCOPE", "InstanceAuthConverter"]
 
-INSTANCE_AUTH_SECRETS_SCOPE = "bundle.instance_auths:read"
+INSTANCE_AUTH_SECRETS_SCOPE = INSTANCE_AUTH_CREDENTIALS_SCOPE
 _PARTIES = (ConsumerType.RUNTIME, ConsumerType.APPLICATION)
 
 

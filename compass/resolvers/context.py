@@ -141,6 +141,10 @@ class Context:
             raise self._tenant_id
         return self._tenant_id
 
+    async def credentials(self, scope: str, value: T) -> T | None:
+        """Third parties' credentials, for callers with the scope of their family only."""
+        return value if scope in (await self.principal()).scopes else None
+
     def _connection_param(self, name: str) -> str | None:
         params = self.connection_params or {}
         value = next((v for k, v in params.items() if k.lower() == name.lower()), None)

@@ -302,7 +302,7 @@ def document_to_type(row: DocumentRow) -> Document:
 def fetch_request_to_type(row: FetchRequestRow) -> FetchRequest:
     return FetchRequest(
         url=row.url,
-        auth=auth_from_dict(row.auth),
+        credentials=auth_from_dict(row.auth),
         mode=FetchMode(row.mode),
         filter=row.filter,
         status=FetchRequestStatus(
@@ -320,7 +320,7 @@ def bundle_to_type(row: BundleRow) -> Bundle:
         name=row.name,
         description=row.description,
         instance_auth_request_input_schema=None if schema is None else _json_text(schema),
-        default_instance_auth=auth_from_dict(row.default_instance_auth),
+        default_credentials=auth_from_dict(row.default_instance_auth),
     )
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
+from compass.auth.scopes import WEBHOOK_CREDENTIALS_SCOPE
 from compass.domain.application.repository import ApplicationRepository
 from compass.domain.eventing.service import EventingService, runtime_event_url
 from compass.domain.label.repository import LabelRepository, ObjectKind
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Loaders"]
 
-WEBHOOK_SECRETS_SCOPE = "application.webhooks:read"
+WEBHOOK_SECRETS_SCOPE = WEBHOOK_CREDENTIALS_SCOPE
 
 
 def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:

@@ -7,6 +7,10 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
+from compass.auth.scopes import (
+    FETCH_REQUEST_CREDENTIALS_SCOPE,
+    INSTANCE_AUTH_CREDENTIALS_SCOPE,
+)
 from compass.schema.auth import Auth, AuthInput
 from compass.schema.bundle_instance_auth import BundleInstanceAuth
 from compass.schema.common import Pageable, PageInfo
@@ -178,10 +182,14 @@ class FetchRequestStatus:
 @strawberry.type(description="A download Compass makes after registration, and how it went.")
 class FetchRequest:
     url: str
-    auth: Auth | None
     mode: FetchMode
     filter: str | None
     status: FetchRequestStatus
+    credentials: strawberry.Private[Auth | None] = None
+
+    @strawberry.field(description="Credentials of the download; null without the scope for them.")
+    async def auth(self, info: strawberry.Info[Context, None]) -> Auth | None:
+        return await info.context.credentials(FETCH_REQUEST_CREDENTIALS_SCOPE, self.credentials)
 
 
 @strawberry.type
@@ -279,9 +287,15 @@ class Bundle:
     name: str
     description: str | None
     instance_auth_request_input_schema: JSONSchema | None
-    default_instance_auth: Auth | None = strawberry.field(
-        description="Credentials handed to every runtime that asks, when set."
+    default_credentials: strawberry.Private[Auth | None] = None
+
+    @strawberry.field(
+        description="Credentials handed to every runtime that asks, when set; null "
+        "without the scope for them."
     )
+    async def default_instance_auth(self, info: strawberry.Info[Context, None]) -> Auth | None:
+        scope = INSTANCE_AUTH_CREDENTIALS_SCOPE
+        return await info.context.credentials(scope, self.default_credentials)
 
     @strawberry.field(description="One instance auth of the bundle the caller may see.")
     async def instance_auth(

@@ -412,3 +412,48 @@ async def test_bundles_of_another_tenant_are_invisible_and_untouchable(api, sett
         token=api.mint(tenant=None),
     )
     assert error_code(error) == 20
+
+
+async def test_third_party_credentials_need_the_scope_of_their_family(api):
+    """A reader with application:read alone sees null, not the credentials."""
+    app_id = (
+        await api.data(
+            'mutation { registerApplication(in: {name: "shop"}) { id } }',
+        )
+    )["registerApplication"]["id"]
+    basic = {"credential": {"basic": {"username": "shop", "password": "secret"}}}
+    bundle = await api.data(
+        """mutation($app: ID!, $in: BundleCreateInput!) {
+          addBundle(applicationID: $app, in: $in) { id } }""",
+        {
+            "app": app_id,
+            "in": {
+                "name": "orders",
+                "defaultInstanceAuth": basic,
+                "documents": [
+                    {
+                        "title": "guide",
+                        "displayName": "Guide",
+                        "description": "how to",
+                        "format": "MARKDOWN",
+                        "fetchRequest": {"url": "https://docs.example.com/g.md", "auth": basic},
+                    }
+                ],
+            },
+        },
+    )
+    query = """query($app: ID!) { application(id: $app) { bundles { data {
+      defaultInstanceAuth { credential { ... on BasicCredentialData { password } } }
+      documents { data { fetchRequest { auth { credential {
+        ... on BasicCredentialData { password } } } } } } } } } }"""
+    assert bundle["addBundle"]["id"]
+    reader = api.mint(scopes=["application:read"])
+    [seen] = (await api.data(query, {"app": app_id}, token=reader))["application"]["bundles"][
+        "data"
+    ]
+    assert seen["defaultInstanceAuth"] is None
+    assert seen["documents"]["data"][0]["fetchRequest"]["auth"] is None
+    [full] = (await api.data(query, {"app": app_id}))["application"]["bundles"]["data"]
+    assert full["defaultInstanceAuth"]["credential"]["password"] == "secret"
+    fetch = full["documents"]["data"][0]["fetchRequest"]
+    assert fetch["auth"]["credential"]["password"] == "secret"
