@@ -15,8 +15,8 @@ __all__ = [
     "check_url",
 ]
 
-_NAME = re.compile(r"^[a-z.\-][a-z0-9.\-]*$")
-_LABEL_KEY = re.compile(r"^[A-Za-z0-9_]+$")
+_NAME = re.compile(r"[a-z.\-][a-z0-9.\-]*")
+_LABEL_KEY = re.compile(r"[A-Za-z0-9_]+")
 
 
 def check_max_length(field: str, value: str | None, limit: int) -> None:
@@ -26,7 +26,7 @@ def check_max_length(field: str, value: str | None, limit: int) -> None:
 
 def check_name(field: str, value: str) -> None:
     """Up to 36 characters: lower-case letters, digits, '-' and '.', not starting with a digit."""
-    if not value or len(value) > 36 or not _NAME.match(value):
+    if not value or len(value) > 36 or not _NAME.fullmatch(value):
         raise InvalidData(
             f"{field} {value!r} is invalid: up to 36 characters, lower-case letters, digits, "
             "'-' and '.', not starting with a digit"
@@ -58,6 +58,6 @@ def check_url(field: str, value: str | None, limit: int = 256) -> None:
 
 
 def check_label_key(key: str, limit: int = 256, field: str = "label key") -> None:
-    if not _LABEL_KEY.match(key or ""):
+    if not _LABEL_KEY.fullmatch(key or ""):
         raise InvalidData(f"{field} {key!r} is invalid: use letters, digits and underscore")
     check_max_length(field, key, limit)

@@ -594,3 +594,21 @@ async def test_applications_for_runtime_of_another_tenant_is_not_found(api, app)
     token = await other_tenant_token(api, app)
     error = await api.error(FOR_RUNTIME, {"id": runtime}, token=token)
     assert error_code(error) == 20
+
+
+@pytest.mark.parametrize("name", ["shop\n", "shop\r\n"])
+async def test_a_name_with_a_trailing_newline_is_invalid(api, name):
+    error = await api.error(
+        "mutation($name: String!) { registerApplication(in: {name: $name}) { id } }",
+        {"name": name},
+    )
+    assert error_code(error) == 22
+
+
+async def test_a_label_key_with_a_trailing_newline_is_invalid(api):
+    error = await api.error(
+        'mutation($labels: Labels) { registerApplication(in: {name: "shop", labels: $labels})'
+        " { id } }",
+        {"labels": {"team\n": "a"}},
+    )
+    assert error_code(error) == 22
