@@ -60,12 +60,20 @@ class OutboxRepository:
         )
         return result.rowcount == 1
 
-    async def complete(self, row_id: str) -> None:
-        await self.session.execute(sa.delete(OutboxRow).where(OutboxRow.id == row_id))
+    async def complete(self, row_id: str, lease_until: datetime) -> None:
+        """Only while the lease is still ours: after it ran out, the row belongs to
+        whichever worker took it next."""
+        await self.session.execute(
+            sa.delete(OutboxRow).where(
+                OutboxRow.id == row_id, OutboxRow.available_at == lease_until
+            )
+        )
 
-    async def retry_at(self, row_id: str, when: datetime, error: str) -> None:
+    async def retry_at(
+        self, row_id: str, lease_until: datetime, when: datetime, error: str
+    ) -> None:
         await self.session.execute(
             sa.update(OutboxRow)
-            .where(OutboxRow.id == row_id)
+            .where(OutboxRow.id == row_id, OutboxRow.available_at == lease_until)
             .values(available_at=when, last_error=error[:2000])
         )

@@ -86,37 +86,48 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """Runs the rows due now; returns how many were taken."""
         claimed = await self._claim()
-        await asyncio.gather(*(self._execute(row) for row in claimed))
+        await asyncio.gather(*(self._execute(row, until) for row, until in claimed))
         return len(claimed)
 
-    async def _claim(self) -> list[OutboxRow]:
+    def _lease_of(self, kind: str) -> timedelta:
+        return self._leases.get(kind, self._lease)
+
+    async def _claim(self) -> list[tuple[OutboxRow, datetime]]:
+        """The rows taken, each with the end of its lease."""
         now = self._clock()
+        claimed = []
         async with self._sessions() as session:
             repository = OutboxRepository(session)
-            claimed = [
-                row
-                for row in await repository.due(now, self._batch)
-                if await repository.claim(row, now, self._leases.get(row.kind, self._lease))
-            ]
+            for row in await repository.due(now, self._batch):
+                lease = self._lease_of(row.kind)
+                if await repository.claim(row, now, lease):
+                    claimed.append((row, now + lease))
             await session.commit()
         return claimed
 
-    async def _execute(self, row: OutboxRow) -> None:
+    def _deadline(self, kind: str) -> float:
+        """A handler must end before its lease does, or another worker could run
+        the row at the same time."""
+        lease = self._lease_of(kind).total_seconds()
+        return lease - min(10.0, lease / 10)
+
+    async def _execute(self, row: OutboxRow, lease_until: datetime) -> None:
         handler = self._handlers.get(row.kind)
         try:
             if handler is None:
                 raise LookupError(f"no handler for outbox kind {row.kind!r}")
-            await handler(row.payload)
+            async with asyncio.timeout(self._deadline(row.kind)):
+                await handler(row.payload)
         except Exception as error:
-            await self._failed(row, error)
+            await self._failed(row, lease_until, error)
             return
         async with self._sessions() as session:
-            await OutboxRepository(session).complete(row.id)
+            await OutboxRepository(session).complete(row.id, lease_until)
             await session.commit()
 
-    async def _failed(self, row: OutboxRow, error: Exception) -> None:
+    async def _failed(self, row: OutboxRow, lease_until: datetime, error: Exception) -> None:
         attempts = row.attempts + 1  # the claim counted this attempt in the table
-        message = f"{type(error).__name__}: {error}"
+        message = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         async with self._sessions() as session:
             repository = OutboxRepository(session)
             if attempts >= self._max_attempts:
@@ -127,11 +138,11 @@ class OutboxWorker:
                     attempts,
                     message,
                 )
-                await repository.complete(row.id)
+                await repository.complete(row.id, lease_until)
             else:
                 delay = timedelta(seconds=min(300, 2**attempts))
                 log.warning(
                     "outbox %s %s failed (attempt %d): %s", row.kind, row.id, attempts, message
                 )
-                await repository.retry_at(row.id, self._clock() + delay, message)
+                await repository.retry_at(row.id, lease_until, self._clock() + delay, message)
             await session.commit()

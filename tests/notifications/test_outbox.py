@@ -156,3 +156,43 @@ async def test_stop_ends_the_worker_even_when_it_is_being_woken(sessions):
         task.cancel()
         await asyncio.wait({stopping}, timeout=5)
     assert done, "stop() did not end the worker"
+
+
+async def test_a_worker_whose_lease_ran_out_does_not_complete_the_next_holders_row(sessions):
+    release_first = asyncio.Event()
+    release_second = asyncio.Event()
+    started: list[str] = []
+
+    async def slow(payload: dict) -> None:
+        started.append("run")
+        await (release_first if len(started) == 1 else release_second).wait()
+
+    await _enqueue(sessions, {"n": 1})
+    first_clock, second_clock = Clock(), Clock()
+    first = _worker(sessions, slow, first_clock, lease=timedelta(minutes=2))
+    second = _worker(sessions, slow, second_clock, lease=timedelta(minutes=2))
+    running = asyncio.ensure_future(first.run_once())
+    while not started:
+        await asyncio.sleep(0.01)
+    second_clock.advance(minutes=5)  # the first worker's lease is over
+    taken_over = asyncio.ensure_future(second.run_once())
+    while len(started) < 2:
+        await asyncio.sleep(0.01)
+    release_first.set()
+    assert await running == 1
+    assert len(await _rows(sessions)) == 1, "the first worker completed a row it no longer held"
+    release_second.set()
+    assert await taken_over == 1
+    assert await _rows(sessions) == []
+
+
+async def test_a_handler_that_outlives_its_deadline_is_a_failed_attempt(sessions):
+    async def stuck(payload: dict) -> None:
+        await asyncio.sleep(60)
+
+    await _enqueue(sessions, {"n": 1})
+    worker = _worker(sessions, stuck, Clock(), lease=timedelta(seconds=1))
+    assert await worker.run_once() == 1
+    [row] = await _rows(sessions)
+    assert row.attempts == 1
+    assert "TimeoutError" in row.last_error
