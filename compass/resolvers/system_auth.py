@@ -3,8 +3,6 @@ and integration systems."""
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import timedelta
 from typing import Annotated
 
@@ -12,7 +10,7 @@ import strawberry
 
 from compass.config import Settings
 from compass.domain.system_auth.pairing import PairingService
-from compass.domain.system_auth.service import OwnerKind
+from compass.domain.system_auth.service import OwnerKind, raw_token
 from compass.resolvers.context import Context
 from compass.resolvers.convert import system_auth_to_type
 from compass.schema.system_auth import (
@@ -27,11 +25,6 @@ AuthID = Annotated[strawberry.ID, strawberry.argument(name="authID")]
 
 def _settings(info: Info) -> Settings:
     return info.context.state.settings
-
-
-def _raw(token: str, connector_url: str) -> tuple[str, str]:
-    raw = json.dumps({"token": token, "connectorURL": connector_url})
-    return raw, base64.b64encode(raw.encode()).decode()
 
 
 async def _tenant(info: Info, kind: OwnerKind) -> str | None:
@@ -68,7 +61,7 @@ class SystemAuthMutation:
         settings = _settings(info)
         token = await _token(info, OwnerKind.APPLICATION, id, settings.application_token_minutes)
         connector_url = settings.connector_url()
-        raw, raw_encoded = _raw(token, connector_url)
+        raw, raw_encoded = raw_token(token, connector_url)
         return OneTimeTokenForApplication(
             token=token,
             connector_url=connector_url,
@@ -84,7 +77,7 @@ class SystemAuthMutation:
         settings = _settings(info)
         token = await _token(info, OwnerKind.RUNTIME, id, settings.runtime_token_minutes)
         connector_url = settings.connector_url()
-        raw, raw_encoded = _raw(token, connector_url)
+        raw, raw_encoded = raw_token(token, connector_url)
         return OneTimeTokenForRuntime(
             token=token, connector_url=connector_url, raw=raw, raw_encoded=raw_encoded
         )

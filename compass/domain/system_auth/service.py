@@ -9,9 +9,11 @@ of its hash, never by its value.
 
 from __future__ import annotations
 
+import base64
 import enum
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -33,6 +35,7 @@ __all__ = [
     "SystemAuthService",
     "hash_secret",
     "owner_of",
+    "raw_token",
 ]
 
 log = logging.getLogger("compass.auth")
@@ -62,6 +65,13 @@ def owner_of(row: SystemAuthRow) -> Owner:
         if owner_id is not None:
             return Owner(kind, owner_id, row.tenant_id)
     raise LookupError(f"system auth {row.id} has no owner")
+
+
+def raw_token(token: str, connector_url: str) -> tuple[str, str]:
+    """The token and where to redeem it in one string (`raw`) and its base64
+    (`rawEncoded`), as Compass hands them to applications and runtime agents."""
+    raw = json.dumps({"token": token, "connectorURL": connector_url})
+    return raw, base64.b64encode(raw.encode()).decode()
 
 
 def hash_secret(value: str) -> str:

@@ -8,7 +8,6 @@ changing the server. The contract is in the README ("The command provider").
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import os
@@ -16,6 +15,7 @@ import signal
 from pathlib import Path
 from typing import Any
 
+from compass.domain.system_auth.service import raw_token
 from compass.provisioner.providers import ProviderError, RuntimeSpec
 
 __all__ = ["CommandProvider"]
@@ -23,11 +23,6 @@ __all__ = ["CommandProvider"]
 log = logging.getLogger("compass.provisioner")
 
 _MESSAGE_LIMIT = 500
-
-
-def _raw_encoded(token: str, connector_url: str) -> str:
-    raw = json.dumps({"token": token, "connectorURL": connector_url})
-    return base64.b64encode(raw.encode()).decode()
 
 
 def request_document(action: str, spec: RuntimeSpec, token: str | None = None) -> dict[str, Any]:
@@ -44,7 +39,7 @@ def request_document(action: str, spec: RuntimeSpec, token: str | None = None) -
     }
     if token is not None:
         document["token"] = token
-        document["rawEncoded"] = _raw_encoded(token, spec.connector_url)
+        document["rawEncoded"] = raw_token(token, spec.connector_url)[1]
     return document
 
 

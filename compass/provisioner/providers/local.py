@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from compass.pki.files import write_private_file
 from compass.provisioner.providers import ProviderError, RuntimeSpec
 from compass.provisioner.supervisor import AgentFiles, AgentSupervisor, is_agent_process
 
@@ -26,16 +25,7 @@ STOP_WAIT = 20.0
 
 def write_private_json(path: Path, document: dict[str, Any]) -> None:
     """Atomically, mode 0600: the file holds a one-time token."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".agent-", suffix=".json")
-    try:
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(document, handle, indent=2)
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_private_file(path, json.dumps(document, indent=2).encode())
 
 
 class LocalProvider:
