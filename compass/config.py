@@ -44,6 +44,25 @@ class Settings(BaseSettings):
         "`tenant` claim; without it such tokens are refused.",
     )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text or as one JSON object per line."
+    )
+    metrics_port: int | None = Field(
+        None,
+        description="Port of a separate listener for /metrics; default: /metrics on the "
+        "public listener.",
+    )
+    database_start_timeout: float = Field(
+        30,
+        ge=0,
+        description="Seconds `compass serve` retries, with backoff, a database that does not "
+        "answer at start before it gives up.",
+    )
+    shutdown_timeout: float = Field(
+        10,
+        ge=0,
+        description="Seconds a stopping server waits for open requests before it closes them.",
+    )
     http_timeout: float = Field(
         10.0, description="Seconds an outgoing call (spec fetch, webhook) may take."
     )

@@ -15,13 +15,13 @@ from compass.config import Settings
 
 __all__ = ["alembic_config", "upgrade", "downgrade", "current", "database_url_from"]
 
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _URL_OPTION = "compass_database_url"
 
 
 def alembic_config(settings: Settings) -> Config:
-    config = Config(str(_PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(_PROJECT_ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
     config.attributes[_URL_OPTION] = settings.sqlalchemy_url()
     return config
 
