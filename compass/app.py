@@ -9,14 +9,16 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import orjson
 import sqlalchemy as sa
 from cross_web import HTTPException
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import process_result
 
 from compass import __version__
 from compass.auth.authenticate import Authenticator
@@ -29,6 +31,9 @@ from compass.domain.bundle.service import FETCH_KIND
 from compass.domain.limits import LIMITS_KEY, Limits
 from compass.egress import create_http_client
 from compass.errors import InvalidData
+from compass.graphiql import STATIC_PATH, graphiql_page, static_files
+from compass.logs import request_id_middleware
+from compass.metrics import METRICS_PATH, metrics_endpoint
 from compass.notifications.deliveries import WebhookDeliverer
 from compass.notifications.events import DELIVERY_KIND
 from compass.notifications.live import LIVE_KEY, create_live_bus
@@ -36,7 +41,7 @@ from compass.notifications.worker import Handler, OutboxWorker
 from compass.oauth import token_endpoint
 from compass.pki.authority import CertificateAuthority
 from compass.pki.jwt_keys import load_or_create_signing_key
-from compass.pki.secret_box import SecretBox, load_or_create_secret_box
+from compass.pki.secret_box import SecretBox, load_or_create_secret_box, seal_columns_with
 from compass.provisioner.providers import Provider
 from compass.provisioner.providers.command import CommandProvider
 from compass.provisioner.providers.local import LocalProvider
@@ -44,9 +49,11 @@ from compass.provisioner.service import STEP_KIND
 from compass.provisioner.steps import OperationRunner, StepSettings
 from compass.provisioner.supervisor import AgentSupervisor
 from compass.resolvers.context import Context
+from compass.resolvers.document_errors import with_document_error_codes
 from compass.resolvers.errors import cut_message
 from compass.resolvers.schema import build_schema
 from compass.resolvers.state import AppState
+from compass.telemetry import tracing_from_environment
 
 __all__ = ["create_app", "GRAPHQL_PATHS"]
 
@@ -112,6 +119,16 @@ class CompassGraphQL(GraphQL):
             response = _refusal(error.status_code, error.reason)
         await response(scope, receive, send)
 
+    def encode_json(self, data: object) -> str:
+        """orjson, several times faster than the standard library; it refuses
+        what JSON cannot hold exactly (integers beyond 64 bits), which the
+        standard library still writes. A str, not bytes: subscriptions send it
+        as a WebSocket text frame, which browser clients require."""
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            return json.dumps(data, separators=(",", ":"))
+
     def decode_json(self, data: str | bytes) -> object:
         """A JSON object (or a batch of them); anything else is a 400, never a 500."""
         try:
@@ -123,8 +140,14 @@ class CompassGraphQL(GraphQL):
             raise HTTPException(400, "the request body must be a JSON object")
         return value
 
+    async def render_graphql_ide(self, request: Any) -> Any:
+        return graphiql_page(request.scope)
+
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(request, request.app.state.compass)
+
+    async def process_result(self, request: Any, result: Any) -> Any:
+        return process_result(with_document_error_codes(result))
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -183,6 +206,7 @@ def create_app(
     settings: Settings, http_transport: httpx.AsyncBaseTransport | None = None
 ) -> Starlette:
     """`http_transport` replaces the network for outgoing calls (tests)."""
+    tracing = tracing_from_environment()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -195,12 +219,15 @@ def create_app(
         http = create_http_client(
             settings.egress_allowed_networks, settings.http_timeout, http_transport
         )
+        if tracing is not None:
+            tracing.instrument(engine, http)
         supervisor = AgentSupervisor(
             sessions,
             settings.runtimes_dir(),
             lease=timedelta(seconds=settings.supervisor_lease_seconds),
         )
         secret_box = load_or_create_secret_box(settings.secrets_key_path(), settings.secrets_key)
+        seal_columns_with(engine, secret_box)
         outbox = OutboxWorker(
             sessions,
             _outbox_handlers(settings, sessions, http, supervisor, secret_box),
@@ -235,6 +262,8 @@ def create_app(
             await live.stop()
             await http.aclose()
             await engine.dispose()
+            if tracing is not None:
+                tracing.shutdown()
 
     graphql = CompassGraphQL(build_schema(settings), settings.max_request_bytes)
     routes = [
@@ -244,4 +273,10 @@ def create_app(
     ]
     routes += [Route(path, graphql) for path in GRAPHQL_PATHS]
     routes += [WebSocketRoute(path, graphql) for path in GRAPHQL_PATHS]
-    return Starlette(routes=routes, lifespan=lifespan)
+    if settings.metrics_port is None:  # else on a listener of its own (compass.server)
+        routes.append(Route(METRICS_PATH, metrics_endpoint))
+    routes.append(Mount(STATIC_PATH, app=static_files(), name="graphiql-static"))
+    middleware = [request_id_middleware()]
+    if tracing is not None:
+        middleware.insert(0, tracing.middleware())
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -15,6 +15,7 @@ __all__ = ["Settings", "DEFAULT_TENANT_ID", "DEFAULT_TENANT_NAME"]
 
 DEFAULT_TENANT_ID = "3e64ebae-38b5-46a0-b1ed-9ccee153a0ae"
 DEFAULT_TENANT_NAME = "default"
+_DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
 
 
 class Settings(BaseSettings):
@@ -127,8 +128,9 @@ class Settings(BaseSettings):
     )
     secrets_key: str | None = Field(
         None,
-        description="Fernet key that encrypts stored secrets (webhook secrets, API "
-        "credentials); default: secrets.key in the data directory, created on first start.",
+        description="Fernet keys, comma-separated, that encrypt stored secrets (webhook "
+        "secrets, credentials): the first encrypts, all decrypt (rotation); default: "
+        "secrets.key in the data directory, created on first start.",
     )
     outbox_lease_seconds: float = Field(
         120,
@@ -198,6 +200,27 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [name.strip() for name in text.split(",") if name.strip()]
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        """Only the two async drivers work; say so at start, not in a traceback."""
+        if value is None:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            raise ValueError("not a database URL; e.g. postgresql+asyncpg://user@host/db") from None
+        if driver in _DATABASE_DRIVERS:
+            return value
+        if driver.split("+")[0] in ("postgresql", "postgres"):
+            raise ValueError("PostgreSQL needs the asyncpg driver: postgresql+asyncpg://...")
+        raise ValueError(
+            f"unsupported driver {driver!r}; use postgresql+asyncpg:// or sqlite+aiosqlite://"
+        )
 
     @field_validator("trusted_proxies", "egress_allowed_networks")
     @classmethod

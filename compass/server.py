@@ -14,8 +14,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import ssl
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -27,6 +28,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from compass.app import create_app
 from compass.auth.authenticate import CLIENT_CERT_KEY, TLS_EXTENSION
 from compass.config import Settings
+from compass.errors_cli import RuntimeFailure, flag_and_variable
+from compass.metrics import metrics_app
 from compass.pki.authority import CertificateAuthority
 from compass.pki.server_tls import ServerCertificate
 
@@ -101,7 +104,48 @@ async def _keep_server_certificate(
             log.info("server certificate renewed")
 
 
+def _listening_socket(host: str, port: int, setting: str) -> socket.socket:
+    """Bound here rather than by uvicorn, which logs and exits on a port in use:
+    the error names the setting to change."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listening = socket.create_server((host, port), family=family)
+    except OSError as error:
+        raise RuntimeFailure(
+            f"cannot listen on {host}:{port} ({flag_and_variable(setting)}): "
+            f"{error.strerror or error}"
+        ) from error
+    listening.set_inheritable(True)
+    return listening
+
+
+@contextlib.asynccontextmanager
+async def _metrics_listener(
+    settings: Settings, app: Any, common: dict[str, Any]
+) -> AsyncIterator[None]:
+    """/metrics on a port of its own (metrics_port) instead of the public one."""
+    if settings.metrics_port is None:
+        yield
+        return
+    bound = _listening_socket(settings.host, settings.metrics_port, "metrics_port")
+    config = uvicorn.Config(
+        metrics_app(app),
+        host=settings.host,
+        port=settings.metrics_port,
+        **{**common, "access_log": False},  # scrapes every few seconds are no news
+    )
+    listener = _Listener(config)
+    task = asyncio.create_task(listener.serve(sockets=[bound]))
+    try:
+        yield
+    finally:
+        listener.should_exit = True
+        await task
+
+
 async def serve(settings: Settings) -> None:
+    public_socket = _listening_socket(settings.host, settings.port, "port")
+    mtls_socket = _listening_socket(settings.host, settings.mtls_port, "mtls_port")
     authority = CertificateAuthority.load_or_create(
         settings.data_dir, settings.ca_cert, settings.ca_key
     )
@@ -117,6 +161,8 @@ async def serve(settings: Settings) -> None:
         "log_config": None,
         "log_level": settings.log_level,
         "ws": "websockets-sansio",
+        # A client that sends nothing must not hold up a stopping server.
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
     }
     public = _Listener(uvicorn.Config(app, host=settings.host, port=settings.port, **common))
     mtls = _Listener(
@@ -137,11 +183,13 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(
             sig, lambda: setattr(public, "should_exit", True) or setattr(mtls, "should_exit", True)
         )
-    async with app.router.lifespan_context(app):
+    async with app.router.lifespan_context(app), _metrics_listener(settings, app, common):
         renewal = asyncio.create_task(
             _keep_server_certificate(server_certificate, context, settings.tls_sans)
         )
         try:
-            await asyncio.gather(public.serve(), mtls.serve())
+            await asyncio.gather(
+                public.serve(sockets=[public_socket]), mtls.serve(sockets=[mtls_socket])
+            )
         finally:
             renewal.cancel()

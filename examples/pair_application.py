@@ -65,8 +65,10 @@ def graphql(
     response = client.post(
         url, json={"query": query, "variables": variables or {}}, headers=headers or {}
     )
-    response.raise_for_status()
-    body = response.json()
+    try:
+        body = response.json()
+    except ValueError:
+        raise SystemExit(f"{url} answered HTTP {response.status_code}, not GraphQL") from None
     if body.get("errors"):
         raise SystemExit(f"{url}: {body['errors'][0]['message']}")
     return body["data"]["result"] if "result" in body["data"] else body["data"]
@@ -127,6 +129,17 @@ def check(out: Path, director_url: str) -> dict:
         return graphql(client, director_url, VIEWER)["viewer"]
 
 
+def decode_raw_encoded(raw_encoded: str) -> tuple[str, str]:
+    """(token, connectorURL) from base64 of `{"token": ..., "connectorURL": ...}`."""
+    try:
+        raw = json.loads(base64.b64decode(raw_encoded.strip(), validate=True))
+        return str(raw["token"]), str(raw["connectorURL"])
+    except (ValueError, TypeError, KeyError):  # binascii.Error is a ValueError
+        raise SystemExit(
+            "--raw-encoded is not a one-time token's rawEncoded (base64 of {token, connectorURL})"
+        ) from None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raw-encoded", help="rawEncoded of requestOneTimeTokenForApplication")
@@ -135,14 +148,17 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("app-credentials"))
     args = parser.parse_args()
     if args.raw_encoded:
-        raw = json.loads(base64.b64decode(args.raw_encoded))
-        token, connector_url = raw["token"], raw["connectorURL"]
+        token, connector_url = decode_raw_encoded(args.raw_encoded)
     elif args.token and args.connector_url:
         token, connector_url = args.token, args.connector_url
     else:
         parser.error("give --raw-encoded, or --token with --connector-url")
-    urls = pair(token, connector_url, args.out)
-    viewer = check(args.out, urls["directorURL"])
+    try:
+        urls = pair(token, connector_url, args.out)
+        viewer = check(args.out, urls["directorURL"])
+    except httpx.TransportError as error:
+        # One line, not a traceback: the usual cause is a wrong URL or a server that is down.
+        raise SystemExit(f"cannot reach {error.request.url}: {error}") from None
     print(f"paired as {viewer['type']} {viewer['id']}; credentials in {args.out}")
     print(f"director (mutual TLS): {urls['directorURL']}")
     return 0

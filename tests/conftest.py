@@ -38,6 +38,27 @@ async def _postgres_admin(url: str, statement: str) -> None:
         await engine.dispose()
 
 
+# Fixtures through which a test reaches the database the suite is pointed at.
+_SUITE_DATABASE_FIXTURES = frozenset({"settings", "migrated_database", "postgres_url"})
+
+
+def _uses_suite_database(item: pytest.Item) -> bool:
+    if item.get_closest_marker("uses_test_database"):
+        return True
+    return bool(_SUITE_DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL run leaves out the tests that never reach PostgreSQL (their
+    servers run on SQLite, or they use no database): the SQLite run has run them."""
+    if TEST_DATABASE_URL is None:
+        return
+    repeated = [item for item in items if not _uses_suite_database(item)]
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = [item for item in items if _uses_suite_database(item)]
+
+
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated once per session: a SQLite template file, or a

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 import typer
 
 from compass.agent.settings import AgentSettings, SettingsError, load_settings
-from compass.agent.state import read_status
 
 __all__ = ["agent_app"]
 
@@ -33,15 +32,18 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _setting(name: str, metavar: str = "TEXT") -> Any:
+    """An option for setting `name`, its variable and default shown by typer; the
+    value stays text so that AgentSettings checks flags, variables and file alike."""
     field = AgentSettings.model_fields[name]
-    default = ""
+    default: str | bool = False
     if not field.is_required() and field.default is not None:
-        shown = f"{field.default:g}" if isinstance(field.default, float) else field.default
-        default = f"; default {shown}"
+        default = f"{field.default:g}" if isinstance(field.default, float) else str(field.default)
     return typer.Option(
         metavar=metavar,
-        help=f"{field.description} [env COMPASS_AGENT_{name.upper()}{default}]",
-        show_default=False,
+        envvar=f"COMPASS_AGENT_{name.upper()}",
+        show_envvar=True,
+        help=field.description,
+        show_default=default,
     )
 
 
@@ -64,16 +66,20 @@ def run(
         str | None,
         typer.Option(
             metavar="TOKEN",
+            envvar="COMPASS_AGENT_TOKEN",
+            show_envvar=True,
             help="One-time token for pairing (visible to other users on the command line: "
-            "prefer the environment or the config file) [env COMPASS_AGENT_TOKEN]",
+            "prefer the environment or the config file)",
         ),
     ] = None,
     raw_encoded: Annotated[
         str | None,
         typer.Option(
             metavar="BASE64",
+            envvar="COMPASS_AGENT_RAW_ENCODED",
+            show_envvar=True,
             help="Base64 of {token, connectorURL}, as requestOneTimeTokenForRuntime "
-            "answers; fills --token and --connector-url [env COMPASS_AGENT_RAW_ENCODED]",
+            "answers; fills --token and --connector-url",
         ),
     ] = None,
     runtime_id: Annotated[str | None, _setting("runtime_id", "ID")] = None,
@@ -137,7 +143,9 @@ def status(
         typer.Option(
             metavar="DIR",
             envvar="COMPASS_AGENT_STATE_DIR",
-            help="The agent's state directory [env COMPASS_AGENT_STATE_DIR]",
+            show_envvar=True,
+            show_default=True,
+            help="The agent's state directory",
         ),
     ] = Path(".compass-agent"),
     as_json: Annotated[bool, typer.Option("--json", help="Print status.json as it is")] = False,
@@ -146,6 +154,8 @@ def status(
     sync and its result, number of applications, live subscription (active,
     reconnecting or unavailable), last error, and a line per
     entry of instance-auths.json (condition, instance auth ID, last error)."""
+    from compass.agent.state import read_status  # with httpx: not for `compass --help`
+
     if not state_dir.is_dir():
         raise _fail(f"no state directory {state_dir}")
     try:

@@ -25,8 +25,7 @@ from compass.config import Settings
 from compass.db import utcnow
 from compass.domain.system_auth.repository import CertificateRepository
 from compass.domain.system_auth.service import SystemAuthService
-from compass.domain.tenant.model import TenantRow
-from compass.domain.tenant.service import TenantService
+from compass.domain.tenant.cache import CachedTenants, TenantCache, TenantRef
 from compass.errors import TenantRequired, Unauthorized
 from compass.pki.authority import certificate_serial
 
@@ -77,6 +76,11 @@ class Authenticator:
         self.settings = settings
         self.verifier = verifier
         self.authority = authority
+        self.tenant_cache = TenantCache()
+
+    def tenants(self, session: AsyncSession) -> CachedTenants:
+        """Tenant lookups of one request, through the process's cache."""
+        return self.tenant_cache.on(session)
 
     async def authenticate(
         self, request: HTTPConnection, session: AsyncSession, authorization: str | None = None
@@ -107,7 +111,8 @@ class Authenticator:
     ) -> Principal:
         self.authority.verify_client_certificate(certificate, utcnow())
         serial = certificate_serial(certificate)
-        record = await CertificateRepository(session).get(serial)
+        found = await CertificateRepository(session).with_auth(serial)
+        record, row = found if found is not None else (None, None)
         if record is None or not hmac.compare_digest(
             record.fingerprint, certificate.fingerprint(hashes.SHA256()).hex()
         ):
@@ -115,15 +120,14 @@ class Authenticator:
             raise Unauthorized("the client certificate is not known to this server")
         if record.revoked_at is not None:
             raise Unauthorized("the client certificate is revoked")
-        row = await SystemAuthService(session).get(record.system_auth_id)
         if row is None:
             raise Unauthorized("the credentials of this certificate were deleted")
         return principal_for(row, certificate_serial=serial)
 
 
 async def resolve_tenant(
-    principal: Principal, header: str | None, tenants: TenantService
-) -> TenantRow:
+    principal: Principal, header: str | None, tenants: CachedTenants
+) -> TenantRef:
     """The Tenant header chooses the tenant; a credential bound to one tenant
     may only name that one."""
     bound = await tenants.resolve(principal.tenant) if principal.tenant else None

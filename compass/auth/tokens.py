@@ -1,14 +1,23 @@
 """JWTs: user tokens (minted with the local key, or from an external OIDC issuer
-verified with its JWKS) and the access tokens of OAuth clients."""
+verified with its JWKS) and the access tokens of OAuth clients.
+
+A token whose signature and claims were verified is remembered (bounded, for a
+minute at most and never past its `exp`): the same bytes verify the same way
+until then. What a token stands for that can change (an OAuth client's system
+auth) is still looked up on every request by the authenticator.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import jwt
+from cachetools import TLRUCache
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from compass.auth.principal import ConsumerType, Principal
@@ -26,6 +35,8 @@ __all__ = [
 ]
 
 SYSTEM_AUTH_CLAIM = "compass_system_auth"
+VERIFIED_CACHE_SIZE = 4096
+VERIFIED_CACHE_SECONDS = 60.0
 
 
 def mint_user_token(
@@ -70,8 +81,16 @@ def mint_client_token(
 
 @dataclass(frozen=True)
 class VerifiedToken:
-    claims: dict[str, object]
+    claims: dict[str, object]  # shared by the requests of one token: read, never change
     local: bool  # signed by this server's own key
+
+
+def _verified_until(_token: str, verified: VerifiedToken, now: float) -> float:
+    """Wall-clock time until which a verification may be reused."""
+    expires = verified.claims.get("exp")
+    if not isinstance(expires, int | float):
+        return now  # not kept
+    return min(float(expires), now + VERIFIED_CACHE_SECONDS)
 
 
 def user_principal(claims: dict[str, object], default_tenant: str | None = None) -> Principal:
@@ -94,16 +113,31 @@ def user_principal(claims: dict[str, object], default_tenant: str | None = None)
 
 
 class TokenVerifier:
-    def __init__(self, settings: Settings, local_key: Ed25519PrivateKey) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        local_key: Ed25519PrivateKey,
+        timer: Callable[[], float] = time.time,
+    ) -> None:
+        """`timer`: the wall clock the cache of verified tokens expires by (tests)."""
         self._public_key = local_key.public_key()
         self._settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        # Wall clock, as `exp` is; refusals are never kept.
+        self._verified: TLRUCache[str, VerifiedToken] = TLRUCache(
+            VERIFIED_CACHE_SIZE, ttu=_verified_until, timer=timer
+        )
 
     async def verify(self, token: str) -> VerifiedToken:
         """Checks signature and claims; a JWKS download never blocks the event loop."""
+        if (known := self._verified.get(token)) is not None:
+            return known
         if self._jwks is None:
-            return self._decode(token)
-        return await asyncio.to_thread(self._decode, token)
+            verified = self._decode(token)
+        else:
+            verified = await asyncio.to_thread(self._decode, token)
+        self._verified[token] = verified
+        return verified
 
     def _decode(self, token: str) -> VerifiedToken:
         try:

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "Page",
     "PageRequest",
+    "after_cursor",
     "page_of_rows",
     "paginate",
 ]
@@ -57,44 +58,64 @@ class Cursor:
 class PageRequest:
     first: int = DEFAULT_PAGE_SIZE
     after: Cursor | None = None
+    # Counting every match costs a scan of them all: done only when asked for.
+    with_total: bool = True
 
     @classmethod
-    def of(cls, first: int | None, after: str | None) -> PageRequest:
+    def of(cls, first: int | None, after: str | None, with_total: bool = True) -> PageRequest:
         size = DEFAULT_PAGE_SIZE if first is None else first
         if size < 0 or size > MAX_PAGE_SIZE:
             raise InvalidData(f"first must be between 0 and {MAX_PAGE_SIZE}, got {size}")
-        return cls(size, Cursor.decode(after) if after else None)
+        return cls(size, Cursor.decode(after) if after else None, with_total)
 
 
 @dataclass
 class Page(Generic[T]):
     items: list[T]
-    total: int
+    total: int  # 0 when the request did not ask for it
     start_cursor: str
     end_cursor: str
     has_next: bool
 
 
+def after_cursor(entity: Any, after: Cursor) -> sa.ColumnElement[bool]:
+    """`(created_at, id) > (?, ?)`: a row-value comparison, which SQLite (3.15+)
+    and PostgreSQL both serve as one range of the `(..., created_at, id)` index,
+    where the equivalent OR of two conditions makes SQLite scan from the start."""
+    created_at, object_id = entity.created_at, entity.id
+    return sa.tuple_(created_at, object_id) > sa.tuple_(
+        sa.literal(after.created_at, created_at.type), sa.literal(after.id, object_id.type)
+    )
+
+
 async def paginate(
-    session: AsyncSession, statement: sa.Select[Any], entity: Any, request: PageRequest
+    session: AsyncSession,
+    statement: sa.Select[Any],
+    entity: Any,
+    request: PageRequest,
+    *,
+    plain_rows: bool = False,
 ) -> Page[Any]:
-    """`statement` selects `entity` rows already filtered; this adds order and keyset."""
-    total = await session.scalar(sa.select(sa.func.count()).select_from(statement.subquery()))
+    """`statement` selects `entity` rows already filtered; this adds order and keyset.
+    `plain_rows`: the items are read-only tuples of the table's columns (named as
+    the model's fields), far cheaper to load than model objects."""
+    total = 0
+    if request.with_total:
+        counted = sa.select(sa.func.count()).select_from(statement.subquery())
+        total = int(await session.scalar(counted) or 0)
     if request.after is not None:
-        after = request.after
-        statement = statement.where(
-            sa.or_(
-                entity.created_at > after.created_at,
-                sa.and_(entity.created_at == after.created_at, entity.id > after.id),
-            )
-        )
+        statement = statement.where(after_cursor(entity, request.after))
     statement = statement.order_by(entity.created_at, entity.id).limit(request.first + 1)
-    rows = list((await session.scalars(statement)).all())
+    if plain_rows:
+        statement = statement.with_only_columns(*entity.__table__.columns)
+        rows = list((await session.execute(statement)).all())
+    else:
+        rows = list((await session.scalars(statement)).all())
     has_next = len(rows) > request.first
     rows = rows[: request.first]
     start = Cursor(rows[0].created_at, rows[0].id).encode() if rows else ""
     end = Cursor(rows[-1].created_at, rows[-1].id).encode() if rows else ""
-    return Page(rows, int(total or 0), start, end, has_next)
+    return Page(rows, total, start, end, has_next)
 
 
 def page_of_rows(rows: list[Any], request: PageRequest) -> Page[Any]:

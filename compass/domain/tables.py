@@ -12,7 +12,7 @@ from compass.domain.bundle.model import (
 )
 from compass.domain.bundle_instance_auth.model import BundleInstanceAuthRow
 from compass.domain.eventing.model import DefaultEventingRow
-from compass.domain.integration_system.model import IntegrationSystemRow
+from compass.domain.integration_system.model import IntegrationSystemRow, IntegrationSystemTenantRow
 from compass.domain.label.model import LabelDefinitionRow, LabelRow
 from compass.domain.runtime.model import RuntimeRow
 from compass.domain.runtime_context.model import RuntimeContextRow
@@ -34,6 +34,7 @@ __all__ = [
     "EventDefinitionRow",
     "FetchRequestRow",
     "IntegrationSystemRow",
+    "IntegrationSystemTenantRow",
     "OneTimeTokenRow",
     "OperationRow",
     "OutboxRow",

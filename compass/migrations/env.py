@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
@@ -15,7 +16,15 @@ from compass.migrate import database_url_from
 target_metadata = SQLModel.metadata
 
 
+# Any fixed number, the same in every replica: pg_advisory_xact_lock's key.
+_MIGRATION_LOCK = 0x636F6D70617373
+
+
 def _run(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Replicas starting together upgrade one after the other; the lock ends
+        # with the transaction, and the next one finds the schema current.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

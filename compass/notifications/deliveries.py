@@ -25,9 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook as SignatureScheme
 
+from compass import metrics
 from compass.db import utcnow
 from compass.domain.application.model import WebhookRow
 from compass.notifications.events import DELIVERY_KIND
@@ -181,11 +183,18 @@ class WebhookDeliverer:
                     duration_ms=duration_ms,
                 )
             )
+            metrics.record_webhook_attempt(error is None)
             if error is None:
                 row.status, row.next_attempt_at = DELIVERED, None
             else:
                 await self._schedule_retry(session, row, now, error)
-            await session.commit()
+            try:
+                await session.commit()
+            except IntegrityError:
+                # The webhook or its application was deleted during the call:
+                # the delivery went with it, and there is nothing left to record.
+                await session.rollback()
+                log.info("delivery %s: its webhook was deleted meanwhile", delivery.id)
 
     async def _schedule_retry(
         self, session: AsyncSession, row: WebhookDeliveryRow, now: datetime, error: str
@@ -194,6 +203,7 @@ class WebhookDeliverer:
         assert row.deliver_until is not None
         if next_attempt > row.deliver_until:
             row.status, row.next_attempt_at = FAILED, None
+            metrics.record_webhook_failed()
             log.warning("webhook delivery %s failed for good: %s", row.id, error)
             return
         row.next_attempt_at = next_attempt

@@ -3,27 +3,53 @@
 Handlers get the row's payload and do their own I/O and their own short
 transactions; a handler that raises is retried later (exponential backoff)
 until `max_attempts`, after which the row is dropped with its error logged.
+
+While the database does not answer, the worker backs off (capped exponential
+with jitter) and logs one warning line per step, not a traceback every poll;
+it says so once when a pass works again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from compass.db import utcnow
 from compass.notifications.model import OutboxRow
 from compass.notifications.outbox import OutboxRepository
 
-__all__ = ["Handler", "OutboxWorker"]
+__all__ = ["Handler", "OutboxWorker", "backoff_delay"]
 
 log = logging.getLogger("compass.outbox")
 
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
+# What an unreachable, missing or restarting database raises: drivers' connection
+# errors arrive as OSError or wrapped by SQLAlchemy. Anything else is a bug and
+# keeps its traceback.
+_UNAVAILABLE = (OperationalError, InterfaceError, DBAPIError, OSError, TimeoutError)
+
+
+def backoff_delay(failures: int, base: float, cap: float, jitter: float) -> float:
+    """Seconds to wait after `failures` passes in a row failed: base * 2^(n-1),
+    at most `cap`, of which `jitter` (0..1) keeps between half and all, so that
+    replicas do not retry in step."""
+    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    return ceiling * (0.5 + jitter / 2)
+
+
+def _reason(error: Exception) -> str:
+    """The driver's own first line, without SQLAlchemy's statement and links."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig else error
+    lines = str(cause).strip().splitlines()
+    text = f"{type(cause).__name__}: {lines[0]}" if lines else type(cause).__name__
+    return text[:200]
 
 
 class OutboxWorker:
@@ -38,6 +64,8 @@ class OutboxWorker:
         leases: Mapping[str, timedelta] | None = None,
         max_attempts: int = 6,
         batch: int = 20,
+        max_backoff: float = 60.0,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._sessions = sessions
         self._handlers = dict(handlers)
@@ -48,6 +76,9 @@ class OutboxWorker:
         self._leases = dict(leases or {})
         self._max_attempts = max_attempts
         self._batch = batch
+        self._max_backoff = max_backoff
+        self._jitter = jitter
+        self._failures = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -69,19 +100,42 @@ class OutboxWorker:
 
     async def _run(self) -> None:
         while True:
-            try:
-                while await self.run_once():
-                    pass
-            except Exception:  # the loop must survive a broken database moment
-                log.exception("outbox pass failed")
+            delay = await self.run_pass()
             try:
                 # Not wait_for: on Python 3.11 it loses a cancel (stop()) that comes
                 # while the wake-up completes, and stop() then waits forever.
-                async with asyncio.timeout(self._poll_interval):
+                async with asyncio.timeout(delay):
                     await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
+
+    async def run_pass(self) -> float:
+        """Runs what is due until nothing is; returns the seconds until the next pass."""
+        try:
+            while await self.run_once():
+                pass
+        except Exception as error:  # the loop must survive a broken database moment
+            return self._backoff(error)
+        if self._failures:
+            log.info("outbox: working again after %d failed passes", self._failures)
+            self._failures = 0
+        return self._poll_interval
+
+    def _backoff(self, error: Exception) -> float:
+        self._failures += 1
+        delay = backoff_delay(
+            self._failures, self._poll_interval, self._max_backoff, self._jitter()
+        )
+        if isinstance(error, _UNAVAILABLE):
+            log.warning(
+                "outbox: the database is unavailable (%s); next try in %.1f s",
+                _reason(error),
+                delay,
+            )
+        else:
+            log.exception("outbox pass failed; next try in %.1f s", delay)
+        return delay
 
     async def run_once(self) -> int:
         """Runs the rows due now; returns how many were taken."""

@@ -101,6 +101,21 @@ class CertificateAuthority:
             return cls._load(cert_file, key_file, clock)
 
     @classmethod
+    def load(
+        cls, data_dir: Path, cert_path: Path | None = None, key_path: Path | None = None
+    ) -> CertificateAuthority:
+        """Like `load_or_create`, for commands other than `compass serve`: never creates a CA."""
+        if cert_path is None and key_path is None:
+            cert_path, key_path = data_dir / CA_CERT_FILE, data_dir / CA_KEY_FILE
+            if not cert_path.exists() and not key_path.exists():
+                raise CertificateAuthorityError(f"no CA ({CA_CERT_FILE}) in {data_dir}")
+        if cert_path is None or key_path is None:
+            raise CertificateAuthorityError(
+                "an existing CA needs both its certificate and its private key"
+            )
+        return cls._load(cert_path, key_path, _utc_now)
+
+    @classmethod
     def _load(cls, cert_path: Path, key_path: Path, clock: Clock) -> CertificateAuthority:
         cert_pem, key_pem = _read(cert_path), _read(key_path)
         try:

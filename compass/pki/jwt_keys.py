@@ -9,13 +9,25 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from compass.pki.files import file_lock, write_private_file
 
-__all__ = ["load_or_create_signing_key", "load_signing_key"]
+__all__ = ["SigningKeyError", "load_or_create_signing_key", "load_signing_key"]
+
+
+class SigningKeyError(ValueError):
+    """The key file is missing, unreadable or not an Ed25519 private key."""
 
 
 def load_signing_key(path: Path) -> Ed25519PrivateKey:
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    """Load only: commands other than `compass serve` must never create a key."""
+    try:
+        pem = path.read_bytes()
+    except OSError as error:
+        raise SigningKeyError(f"cannot read signing key {path}: {error.strerror}") from error
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (TypeError, ValueError) as error:
+        raise SigningKeyError(f"{path} is not an unencrypted PEM private key") from error
     if not isinstance(key, Ed25519PrivateKey):
-        raise ValueError(f"{path} does not hold an Ed25519 private key")
+        raise SigningKeyError(f"{path} does not hold an Ed25519 private key")
     return key
 
 

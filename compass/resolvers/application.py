@@ -11,6 +11,7 @@ from compass.domain.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from compass.resolvers.context import Context
 from compass.resolvers.convert import application_to_type, page_of
 from compass.resolvers.inputs import register_application_command, update_application_command
+from compass.resolvers.loaders import selects_total_count
 from compass.schema.application import (
     Application,
     ApplicationPage,
@@ -35,7 +36,7 @@ class ApplicationQuery:
         after: PageCursor | None = None,
     ) -> ApplicationPage:
         conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
-        request = PageRequest.of(first, after)
+        request = PageRequest.of(first, after, selects_total_count(info))
         audience = await info.context.audience()
         page = await info.context.run(
             ApplicationService, lambda service: service.list(conditions, request, audience)
@@ -56,7 +57,7 @@ class ApplicationQuery:
         first: int | None = DEFAULT_PAGE_SIZE,
         after: PageCursor | None = None,
     ) -> ApplicationPage:
-        request = PageRequest.of(first, after)
+        request = PageRequest.of(first, after, selects_total_count(info))
         audience = await info.context.audience()
         page = await info.context.run(
             ApplicationService, lambda service: service.for_runtime(runtime_id, request, audience)

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import strawberry
 
+from compass.auth.grants import steward_of
 from compass.domain.application.service import ApplicationService
 from compass.domain.application_template.service import ApplicationTemplateService
 from compass.domain.pagination import DEFAULT_PAGE_SIZE, PageRequest
@@ -55,25 +56,31 @@ class ApplicationTemplateMutation:
     @strawberry.mutation
     async def create_application_template(self, info: Info, in_: In) -> ApplicationTemplate:
         command = application_template_command(in_, info.schema)
+        steward = await steward_of(info.context)
         async with info.context.db() as session:
-            row = await ApplicationTemplateService(session).create(command)
+            row = await ApplicationTemplateService(session).create(command, steward)
         return application_template_to_type(row)
 
-    @strawberry.mutation(description="Replaces the whole template.")
+    @strawberry.mutation(
+        description="Replaces the whole template (the creating tenant's administrators, "
+        "or those of every tenant)."
+    )
     async def update_application_template(
         self, info: Info, id: strawberry.ID, in_: In
     ) -> ApplicationTemplate:
         command = application_template_command(in_, info.schema)
+        steward = await steward_of(info.context)
         async with info.context.db() as session:
-            row = await ApplicationTemplateService(session).update(id, command)
+            row = await ApplicationTemplateService(session).update(id, command, steward)
         return application_template_to_type(row)
 
     @strawberry.mutation(description="Deletes the template; applications made from it stay.")
     async def delete_application_template(
         self, info: Info, id: strawberry.ID
     ) -> ApplicationTemplate:
+        steward = await steward_of(info.context)
         async with info.context.db() as session:
-            row = await ApplicationTemplateService(session).delete(id)
+            row = await ApplicationTemplateService(session).delete(id, steward)
         return application_template_to_type(row)
 
     @strawberry.mutation(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
@@ -15,7 +16,6 @@ from compass.auth.authenticate import TENANT_HEADER, resolve_tenant
 from compass.auth.principal import ConsumerType, Principal
 from compass.db import integrity_error_to_compass
 from compass.domain.audience import EVERYONE, Audience
-from compass.domain.tenant.service import TenantService
 from compass.errors import CompassError
 from compass.notifications.outbox import PENDING_FLAG
 from compass.resolvers.loaders import Loaders
@@ -39,6 +39,7 @@ class Context:
         # Set by strawberry from a WebSocket's connection_init payload.
         self.connection_params: dict[str, Any] | None = None
         self._tenant_id: str | CompassError | None = None
+        self._snapshot = False
         # Resolvers still running: the session outlives every one of them.
         self._running = 0
         self._settled = asyncio.Event()
@@ -53,6 +54,29 @@ class Context:
                 yield self._session
             except IntegrityError as error:
                 raise integrity_error_to_compass(error) from error
+
+    async def read_snapshot(self) -> None:
+        """From here on the request reads one snapshot of the database, so that
+        nested fields agree with their parents (a spec's data with its fetch
+        request's status, written together by another transaction). For queries
+        that write nothing, after authorization (which may commit a runtime's
+        last-seen time). SQLite reads each statement on its own unless a
+        transaction is open; PostgreSQL's default isolation takes a snapshot per
+        statement."""
+        async with self._lock:
+            if self._snapshot:
+                return
+            self._snapshot = True
+            if self._session is None:
+                self._session = self.state.sessions()
+            session = self._session
+            await session.commit()
+            if session.bind.dialect.name == "postgresql":
+                await session.connection(
+                    execution_options={"isolation_level": "REPEATABLE READ"}
+                )
+            else:
+                await session.execute(sa.text("BEGIN"))
 
     async def transaction(self, work: Callable[[], Awaitable[T]]) -> T:
         """Runs one mutation: commit on success, roll back on any error."""
@@ -97,8 +121,10 @@ class Context:
         await self._settled.wait()
         async with self._lock:
             if self._session is not None:
-                await self._session.close()
-                self._session = None
+                session, self._session = self._session, None
+                # A subscription's client may leave while its session closes: the
+                # connection's rollback still finishes, back into the pool.
+                await asyncio.shield(session.close())
 
     async def principal(self) -> Principal:
         if self._principal is None:
@@ -132,7 +158,7 @@ class Context:
                     tenant = await resolve_tenant(
                         principal,
                         header or self._connection_param("Tenant"),
-                        TenantService(session),
+                        self.state.authenticator.tenants(session),
                     )
                 self._tenant_id = tenant.id
             except CompassError as error:

@@ -1,5 +1,6 @@
 """The one error presenter: Compass errors keep their name and code, anything
-unexpected becomes InternalError with an id that is logged with the details.
+unexpected becomes InternalError naming the request's ID (X-Request-ID), which
+is logged with the details.
 Refusals of the query limits become InvalidData naming the limit's setting, and
 no message echoes a long input value whole."""
 
@@ -14,6 +15,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from compass.errors import CompassError, InternalError, InvalidData
+from compass.logs import current_request_id
 
 __all__ = ["ErrorPresenter", "cut_message", "present_error"]
 
@@ -76,9 +78,10 @@ def present_error(error: GraphQLError) -> GraphQLError:
             original_error=refusal,
             extensions=refusal.extensions,
         )
-    error_id = str(uuid.uuid4())
-    log.error("internal error %s at %s", error_id, error.path, exc_info=original)
-    internal = InternalError(f"internal error (id {error_id})")
+    # Outside of an HTTP request (a direct schema call) an ID of its own.
+    request_id = current_request_id() or str(uuid.uuid4())
+    log.error("internal error (request %s) at %s", request_id, error.path, exc_info=original)
+    internal = InternalError(f"internal error (request {request_id})")
     return GraphQLError(
         internal.message,
         nodes=error.nodes,

@@ -11,13 +11,14 @@ from typing import Any
 from strawberry.extensions import SchemaExtension
 
 from compass.auth.consumers import CONNECTOR_OPERATIONS, WRITING_QUERIES
+from compass.auth.grants import check_integration_system
 from compass.auth.ownership import OWN_QUERIES, SELF_SERVICE_MUTATIONS, scenarios_written
 from compass.auth.principal import ConsumerType, Principal
 from compass.auth.scopes import TENANTLESS_OPERATIONS, required_scopes
 from compass.domain.application.service import ApplicationService
 from compass.domain.label.repository import ObjectKind
 from compass.domain.label.scenarios import SCENARIOS_KEY
-from compass.domain.label.service import LabelService
+from compass.domain.label.service import LabelService, refuse_implicit_definitions
 from compass.domain.ownership import ObjectType, owning_application, owning_runtime
 from compass.domain.runtime.service import SEEN_REFRESH, RuntimeService
 from compass.errors import InsufficientScopes, NotFound, Unauthorized
@@ -32,6 +33,7 @@ _LABELLED_KINDS = {
     ConsumerType.RUNTIME: ObjectKind.RUNTIME,
 }
 _MISSING = object()
+_LABEL_DEFINITION_WRITE = "label_definition:write"
 # Who owns an object, as seen by each kind of self-service caller.
 _OWNER_OF = {
     ConsumerType.APPLICATION: owning_application,
@@ -71,6 +73,8 @@ class OperationGuard(SchemaExtension):
             return await context.transaction(
                 lambda: self._tracked(changes, lambda: _next(root, info, *args, **kwargs))
             )
+        if operation[0] == "Query" and not info.field_name.startswith("__"):
+            await context.read_snapshot()
         return await _await(_next(root, info, *args, **kwargs))
 
     async def _tracked(self, changes: ApplicationChanges, run: Any) -> Any:
@@ -95,9 +99,13 @@ async def authorize(context: Any, operation: tuple[str, str], kwargs: dict) -> N
         raise InsufficientScopes(f"{operation[1]} requires the scopes {', '.join(missing)}")
     if operation not in TENANTLESS_OPERATIONS:
         await context.tenant_id()
+        await check_integration_system(context, principal, operation[1], kwargs)
     if principal.consumer_type in SELF_SERVICE_MUTATIONS:
         await _check_self_service(context, principal, operation, kwargs)
         await _mark_connected(context, principal)
+        if _LABEL_DEFINITION_WRITE not in principal.scopes:
+            async with context.db() as session:
+                refuse_implicit_definitions(session)
 
 
 async def _check_self_service(
@@ -116,6 +124,7 @@ async def _check_self_service(
     if target is not None:
         await _check_owner(context, principal, target, kwargs, refusal)
     await _check_scenarios_kept(context, principal, name, kwargs)
+    await _check_integration_system_kept(context, principal, name, kwargs)
 
 
 async def _check_owner(
@@ -154,6 +163,23 @@ async def _check_scenarios_kept(
         raise Unauthorized(
             f"{principal.consumer_type.value.lower()} callers may not change their scenarios"
         )
+
+
+async def _check_integration_system_kept(
+    context: Any, principal: Principal, name: str, kwargs: dict
+) -> None:
+    """Naming an integration system grants it the whole tenant: an application
+    may drop the one it names, not pick another."""
+    if principal.consumer_type is not ConsumerType.APPLICATION or name != "updateApplication":
+        return
+    wanted = (kwargs.get("in") or {}).get("integrationSystemID")
+    if wanted is None:
+        return
+    tenant_id = await context.tenant_id()
+    async with context.db() as session:
+        current = await ApplicationService(session, tenant_id).get_existing(principal.consumer_id)
+    if current.integration_system_id != str(wanted):
+        raise Unauthorized("application callers may not change their integration system")
 
 
 async def _mark_connected(context: Any, principal: Principal) -> None:

@@ -4,6 +4,7 @@ from typing import Annotated
 
 import strawberry
 
+from compass.auth.grants import steward_of
 from compass.domain.integration_system.service import IntegrationSystemService
 from compass.domain.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from compass.resolvers.context import Context
@@ -43,20 +44,28 @@ class IntegrationSystemQuery:
 
 @strawberry.type
 class IntegrationSystemMutation:
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="A tenant-bound administrator's system acts in its tenant; any "
+        "system also acts in the tenants whose applications name it."
+    )
     async def register_integration_system(self, info: Info, in_: In) -> IntegrationSystem:
         command = integration_system_command(in_)
+        steward = await steward_of(info.context)
         async with info.context.db() as session:
-            row = await IntegrationSystemService(session).register(command)
+            row = await IntegrationSystemService(session).register(command, steward)
         return integration_system_to_type(row)
 
-    @strawberry.mutation(description="Replaces the name and description.")
+    @strawberry.mutation(
+        description="Replaces the name and description (the creating tenant's "
+        "administrators, or those of every tenant)."
+    )
     async def update_integration_system(
         self, info: Info, id: strawberry.ID, in_: In
     ) -> IntegrationSystem:
         command = integration_system_command(in_)
+        steward = await steward_of(info.context)
         async with info.context.db() as session:
-            row = await IntegrationSystemService(session).update(id, command)
+            row = await IntegrationSystemService(session).update(id, command, steward)
         return integration_system_to_type(row)
 
     @strawberry.mutation(
@@ -66,6 +75,7 @@ class IntegrationSystemMutation:
     async def unregister_integration_system(
         self, info: Info, id: strawberry.ID
     ) -> IntegrationSystem:
+        steward = await steward_of(info.context)
         async with info.context.db() as session:
-            row = await IntegrationSystemService(session).unregister(id)
+            row = await IntegrationSystemService(session).unregister(id, steward)
         return integration_system_to_type(row)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
+from strawberry.types.nodes import SelectedField
 
 from compass.auth.scopes import WEBHOOK_CREDENTIALS_SCOPE
 from compass.domain.application.repository import ApplicationRepository
@@ -21,9 +22,22 @@ from compass.schema.application import Webhook
 if TYPE_CHECKING:
     from compass.resolvers.context import Context
 
-__all__ = ["Loaders"]
+__all__ = ["Loaders", "selects_total_count"]
 
 WEBHOOK_SECRETS_SCOPE = WEBHOOK_CREDENTIALS_SCOPE
+
+
+def selects_total_count(info: Any) -> bool:
+    """Whether the query asks for `totalCount` of the field being resolved
+    (through fragments too): counting every match is done only when it does."""
+
+    def asks(selections: Sequence[Any]) -> bool:
+        return any(
+            s.name == "totalCount" if isinstance(s, SelectedField) else asks(s.selections)
+            for s in selections
+        )
+
+    return any(asks(field.selections) for field in info.selected_fields)
 
 
 def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from compass.domain.runtime.service import RuntimeLabels, RuntimeService
 from compass.resolvers.context import Context
 from compass.resolvers.convert import page_of, runtime_to_type
 from compass.resolvers.inputs import runtime_command
+from compass.resolvers.loaders import selects_total_count
 from compass.schema.common import Label, LabelFilter
 from compass.schema.runtime import Runtime, RuntimeInput, RuntimePage
 from compass.schema.scalars import Any, PageCursor
@@ -37,7 +38,7 @@ class RuntimeQuery:
         after: PageCursor | None = None,
     ) -> RuntimePage:
         conditions = [parse_label_filter(f.key, f.query) for f in filter or []]
-        request = PageRequest.of(first, after)
+        request = PageRequest.of(first, after, selects_total_count(info))
         audience = await info.context.audience()
         page = await info.context.run(
             RuntimeService, lambda service: service.list(conditions, request, audience)

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+    max_aliases,
+    query_depth_limiter,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from compass.config import Settings
 from compass.errors import CompassError
+from compass.metrics import OperationMetrics
 from compass.resolvers.application import ApplicationMutation, ApplicationQuery
 from compass.resolvers.application_template import (
     ApplicationTemplateMutation,
@@ -103,6 +113,35 @@ def _limit(settings: Settings | None, name: str) -> int:
     return getattr(settings, name) if settings else Settings.model_fields[name].default
 
 
+# Distinct documents kept parsed and validated. Only documents that parse within
+# the token limit are cached, and the cache is bounded, so unique query texts
+# cannot grow memory.
+DOCUMENT_CACHE_SIZE = 512
+
+
+class _DocumentCache(ParserCache):
+    """strawberry's parser cache, except that a document that does not parse is
+    left to strawberry's own parse, which reports the error as every other one."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
+
+
+def _limit_rules(settings: Settings | None) -> list[Any]:
+    """The depth and alias limits as validation rules, made once per schema: the
+    validation cache is keyed by the rule classes, so they must stay the same
+    objects from one request to the next."""
+    return [
+        max_aliases.create_validator(_limit(settings, "max_query_aliases")),
+        query_depth_limiter.create_validator(_limit(settings, "max_query_depth"), None),
+    ]
+
+
 def build_schema(settings: Settings | None = None) -> CompassSchema:
     """`settings` sets the limits; without them (`compass schema`) the defaults apply."""
     return CompassSchema(
@@ -111,9 +150,12 @@ def build_schema(settings: Settings | None = None) -> CompassSchema:
         subscription=Subscription,
         extensions=[
             # Factories: an extension instance lives for one request.
+            OperationMetrics,  # first: it ends last and sees the presented errors
             partial(MaxTokensLimiter, max_token_count=_limit(settings, "max_query_tokens")),
-            partial(MaxAliasesLimiter, max_alias_count=_limit(settings, "max_query_aliases")),
-            partial(QueryDepthLimiter, max_depth=_limit(settings, "max_query_depth")),
+            partial(AddValidationRules, _limit_rules(settings)),
+            # After the limits: the caches use the token limit and the rules they set.
+            partial(_DocumentCache, maxsize=DOCUMENT_CACHE_SIZE),
+            partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
             ErrorPresenter,
             partial(InputGuard, max_json_depth=_limit(settings, "max_json_depth")),
             OperationGuard,

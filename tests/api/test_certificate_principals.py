@@ -76,6 +76,15 @@ async def proxy(settings):
         yield api
 
 
+async def define_labels(api: Api, *keys: str) -> None:
+    """Applications and runtimes set only labels whose keys are defined."""
+    for key in keys:
+        await api.data(
+            "mutation($key: String!) { createLabelDefinition(in: {key: $key}) { key } }",
+            {"key": key},
+        )
+
+
 async def refused(caller: Api, query: str, variables: dict | None = None) -> dict:
     body = await caller.post(query, variables, path=CONNECTOR_PATH)
     assert body.get("errors"), body
@@ -137,6 +146,7 @@ async def test_application_adds_a_bundle_to_itself(proxy):
 
 
 async def test_application_updates_and_labels_itself(proxy):
+    await define_labels(proxy, "owner")
     app_id, me = await paired_application(proxy)
     updated = await me.data(UPDATE_APPLICATION, {"app": app_id})
     assert updated["updateApplication"]["description"] == "changed"
@@ -372,6 +382,7 @@ async def test_runtime_cannot_change_its_scenarios_through_an_assignment(proxy):
     """Upstream's rule, at its cause: a runtime may not label itself into (or out
     of) an assignment's scenario."""
     await add_scenarios(proxy, "SHOP")
+    await define_labels(proxy, "region", "size", "x")
     await register_application(proxy, "shop", {"labels": {"scenarios": ["SHOP"]}})
     await proxy.data(ASSIGN_SHOP_TO_EU)
     runtime_id, me = await paired_runtime(proxy, "cluster", ["DEFAULT"])
@@ -421,6 +432,7 @@ async def test_runtime_cannot_change_its_scenarios_through_an_assignment(proxy):
 async def test_runtime_may_write_back_the_scenarios_it_has(proxy):
     """What a Kyma runtime agent does: updateRuntime with its current labels."""
     await add_scenarios(proxy, "SHOP")
+    await define_labels(proxy, "region")
     runtime_id, me = await paired_runtime(proxy, "cluster", ["DEFAULT", "SHOP"])
     updated = await me.data(
         'mutation($id: ID!) { updateRuntime(id: $id, in: {name: "cluster", '

@@ -341,13 +341,19 @@ async def test_integration_system_token_acts_for_tenants_it_names(api, settings)
     assert error_code(await me.error(APPLICATIONS)) == 24
     page = (await me.data(APPLICATIONS, tenant=DEFAULT_TENANT_ID))["applications"]
     assert [a["name"] for a in page["data"]] == ["shop"]
+    # Another tenant is granted once one of its applications names the system.
+    other_admin = api.mint(tenant="other-tenant")
+    assert error_code(await me.error(APPLICATIONS, tenant="other-tenant")) == 26
+    await register_application(
+        api, "named", {"integrationSystemID": system_id}, token=other_admin
+    )
     created = await me.data(
         'mutation { registerApplication(in: {name: "managed"}) { id name } }',
         tenant="other-tenant",
     )
     assert created["registerApplication"]["name"] == "managed"
-    theirs = await api.data(APPLICATIONS, token=api.mint(tenant="other-tenant"))
-    assert [a["name"] for a in theirs["applications"]["data"]] == ["managed"]
+    theirs = await api.data(APPLICATIONS, token=other_admin)
+    assert sorted(a["name"] for a in theirs["applications"]["data"]) == ["managed", "named"]
     assert error_code(await me.error("{ tenants { id } }")) == 23
 
 
@@ -463,7 +469,7 @@ async def test_client_token_cannot_obtain_or_revoke_certificates(api):
 
 async def test_integration_system_pairs_applications_of_the_tenant_it_names(api, settings):
     system_id = await register_integration_system(api)
-    app_id = await register_application(api, "shop")
+    app_id = await register_application(api, "shop", {"integrationSystemID": system_id})
     credential = (await client_for(api, "IntegrationSystem", system_id))["auth"]["credential"]
     me = as_client(api, await access_token(api, credential))
     error = await me.error(

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
 
+from compass.db import create_engine
 from tests.api.spec_server import OPENAPI_YAML, SpecServer, running_spec_server
 from tests.conftest import error_code
 
@@ -21,6 +27,9 @@ READ_API = """query($app: ID!, $bundle: ID!, $api: ID!) {
     spec { data fetchRequest { status { condition message timestamp } } }
   } } }
 }"""
+
+
+DEAD_URL = "http://127.0.0.1:1/orders.yaml"
 
 
 @pytest.fixture
@@ -80,7 +89,7 @@ async def test_mutation_answers_with_initial_status(api, bundle, spec_server):
 
 
 async def test_dead_url_fails_with_a_message(api, bundle, spec_server):
-    dead = "http://127.0.0.1:1/orders.yaml"
+    dead = DEAD_URL
     api_id = await _add(api, bundle, _api_input(dead))
     spec = await _settled_spec(api, bundle, api_id)
     assert spec["fetchRequest"]["status"]["condition"] == "FAILED"
@@ -195,3 +204,72 @@ async def test_event_and_document_fetch_requests(api, bundle, spec_server):
     assert statuses == {"SUCCEEDED"}
     assert bundle_data["eventDefinition"]["spec"]["data"] == OPENAPI_YAML
     assert bundle_data["document"]["data"] == OPENAPI_YAML
+
+
+# A query reads one snapshot: a nested field agrees with its parent although
+# another transaction commits between the statements that load them.
+FETCHED = "openapi: 3.0.0"
+
+
+def _commit_fetch_result(url: str, api_id: str) -> None:
+    """What the spec fetcher commits: the spec's data and its fetch request's
+    status, together; from another thread, with an engine of its own."""
+
+    async def write() -> None:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(
+                    sa.text("UPDATE api_definitions SET spec_data = :data WHERE id = :id"),
+                    {"data": FETCHED, "id": api_id},
+                )
+                await connection.execute(
+                    sa.text(
+                        "UPDATE fetch_requests SET status_condition = 'SUCCEEDED' "
+                        "WHERE api_definition_id = :id"
+                    ),
+                    {"id": api_id},
+                )
+        finally:
+            await engine.dispose()
+
+    writer = threading.Thread(target=lambda: asyncio.run(write()))
+    writer.start()
+    writer.join(timeout=60)
+    assert not writer.is_alive(), "the concurrent write did not finish"
+
+
+@contextmanager
+def committing_after_definitions_are_read(app: Any, url: str, api_id: str) -> Iterator[None]:
+    """Right after the request has read the API definition, and before it
+    reads the fetch request, another transaction commits the fetch result."""
+    engine = app.state.compass.engine.sync_engine
+    done = threading.Event()
+
+    def after(_conn, _cursor, statement: str, *_args: Any) -> None:
+        if not done.is_set() and "FROM api_definitions" in statement:
+            done.set()
+            _commit_fetch_result(url, api_id)
+
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        yield
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    assert done.is_set(), "the query never read the API definition"
+
+
+async def test_a_spec_and_its_fetch_request_come_from_one_snapshot(api, app, bundle, settings):
+    api_id = await _add(api, bundle, _api_input(DEAD_URL))
+    settled = await _settled_spec(api, bundle, api_id)
+    assert (settled["fetchRequest"]["status"]["condition"], settled["data"]) == ("FAILED", None)
+
+    with committing_after_definitions_are_read(app, settings.sqlalchemy_url(), api_id):
+        data = await api.data(READ_API, {**bundle, "api": api_id})
+    spec = data["application"]["bundle"]["apiDefinition"]["spec"]
+    # The snapshot taken before the concurrent commit: its status with its data.
+    assert (spec["fetchRequest"]["status"]["condition"], spec["data"]) == ("FAILED", None)
+
+    data = await api.data(READ_API, {**bundle, "api": api_id})
+    spec = data["application"]["bundle"]["apiDefinition"]["spec"]
+    assert (spec["fetchRequest"]["status"]["condition"], spec["data"]) == ("SUCCEEDED", FETCHED)

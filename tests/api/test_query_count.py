@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
@@ -13,24 +14,28 @@ APPLICATIONS = "{ applications(first: 100) { data { id labels webhooks { url } }
 RUNTIMES = "{ runtimes(first: 100) { data { id labels } } }"
 
 
-_BACKGROUND_TABLES = ("outbox", "provisioned_runtimes")
+# Set in the test's task around the request under test: httpx's ASGI transport
+# runs the app in that task, so its statements see it; the background workers
+# (outbox, agent supervisor) run in tasks of their own, started before, and do not.
+_UNDER_TEST: ContextVar[bool] = ContextVar("statement_under_test", default=False)
 
 
 @contextmanager
 def counting_statements(app: Any) -> Iterator[list[str]]:
-    """Statements of requests; the background workers (outbox, agent supervisor)
-    share the engine and poll on their own clock, so theirs are left out."""
+    """Statements of the requests made inside the block, and of nothing else."""
     statements: list[str] = []
     engine = app.state.compass.engine.sync_engine
 
     def count(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        if not any(table in statement for table in _BACKGROUND_TABLES):
+        if _UNDER_TEST.get():
             statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
+    marked = _UNDER_TEST.set(True)
     try:
         yield statements
     finally:
+        _UNDER_TEST.reset(marked)
         event.remove(engine, "before_cursor_execute", count)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -20,8 +21,10 @@ from compass import migrate
 from compass.auth.scopes import ADMIN_SCOPES
 from compass.cli import app
 from compass.config import DEFAULT_TENANT_ID, LOCAL_TOKEN_ISSUER, Settings
-from compass.pki.jwt_keys import load_signing_key
+from compass.pki.authority import CertificateAuthority
+from compass.pki.jwt_keys import load_or_create_signing_key, load_signing_key
 from compass.resolvers.schema import build_schema
+from tests.cli.conftest import error_line, run_compass
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 SERVE_OPTIONS = {
@@ -33,6 +36,12 @@ SERVE_OPTIONS = {
     "--public-url",
     "--mtls-public-url",
     "--log-level",
+    "--log-format",
+    "--jwt-jwks-url",
+    "--jwt-issuer",
+    "--jwt-audience",
+    "--shutdown-timeout",
+    "--database-start-timeout",
 }
 
 
@@ -72,9 +81,17 @@ def _last_line(text: str) -> str:
 
 
 def _tenant_rows(runner: CliRunner, db_options: list[str]) -> list[list[str]]:
-    result = runner.invoke(app, ["tenant", "list", *db_options])
+    result = runner.invoke(app, ["tenant", "list", "--output", "json", *db_options])
     assert result.exit_code == 0, result.output
-    return [line.split("\t") for line in result.stdout.strip().splitlines()]
+    return [[row["id"], row["external_id"], row["name"]] for row in json.loads(result.stdout)]
+
+
+@pytest.fixture
+def served_dir(settings: Settings) -> Path:
+    """A data dir as `compass serve` leaves it: database, signing key and CA."""
+    load_or_create_signing_key(settings.jwt_key_path())
+    CertificateAuthority.load_or_create(settings.data_dir)
+    return settings.data_dir
 
 
 def test_tenant_add_prints_the_internal_id_and_list_shows_it(runner, db_options):
@@ -99,16 +116,17 @@ def test_duplicate_external_id_is_refused(runner, db_options):
     first = runner.invoke(app, ["tenant", "add", "--name", "X", "--external-id", "E", *db_options])
     assert first.exit_code == 0, first.output
 
-    again = runner.invoke(app, ["tenant", "add", "--name", "Z", "--external-id", "E", *db_options])
-    assert again.exit_code != 0
-    assert "already exists" in again.stderr and "'E'" in again.stderr
+    again = run_compass("tenant", "add", "--name", "Z", "--external-id", "E", *db_options)
+    error_line(again, 1, "already exists", "'E'")
     assert again.stdout.strip() == ""
     names = [row[2] for row in _tenant_rows(runner, db_options)]
     assert "Z" not in names and names.count("X") == 1
 
 
-def test_token_carries_tenant_scopes_and_lifetime(runner, tmp_path: Path):
-    data_dir = tmp_path / "data"
+def test_token_carries_tenant_scopes_and_lifetime(runner, db_options, served_dir: Path):
+    data_dir = served_dir
+    added = runner.invoke(app, ["tenant", "add", "--name", "T", "--external-id", "T", *db_options])
+    assert added.exit_code == 0, added.output
     result = runner.invoke(
         app,
         [
@@ -121,6 +139,7 @@ def test_token_carries_tenant_scopes_and_lifetime(runner, tmp_path: Path):
             "a b",
             "--expires",
             "30m",
+            *db_options,
         ],
     )
     assert result.exit_code == 0, result.output
@@ -143,8 +162,8 @@ def test_token_carries_tenant_scopes_and_lifetime(runner, tmp_path: Path):
     assert verified == claims
 
 
-def test_token_defaults_to_admin_scopes_and_star_means_any_tenant(runner, tmp_path: Path):
-    result = runner.invoke(app, ["token", "--data-dir", str(tmp_path), "--tenant", "*"])
+def test_token_defaults_to_admin_scopes_and_star_means_any_tenant(runner, served_dir: Path):
+    result = runner.invoke(app, ["token", "--data-dir", str(served_dir), "--tenant", "*"])
     assert result.exit_code == 0, result.output
     claims = jwt.decode(_last_line(result.stdout), options={"verify_signature": False})
     assert "tenant" not in claims
@@ -199,6 +218,7 @@ def test_schema_command_prints_the_sdl(runner):
 
 
 def test_ca_export_prints_the_ca_created_in_the_data_dir(runner, tmp_path: Path):
+    CertificateAuthority.load_or_create(tmp_path)  # as `compass serve` does
     result = runner.invoke(app, ["ca", "export", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     certificate = x509.load_pem_x509_certificate(result.stdout.encode())
@@ -211,7 +231,7 @@ def test_ca_export_prints_the_ca_created_in_the_data_dir(runner, tmp_path: Path)
 
 def test_ca_export_uses_a_given_ca(runner, tmp_path: Path):
     first = tmp_path / "first"
-    runner.invoke(app, ["ca", "export", "--data-dir", str(first)])
+    CertificateAuthority.load_or_create(first)
     result = runner.invoke(
         app,
         [

@@ -8,12 +8,12 @@ from sqlmodel import Field, SQLModel
 
 from compass.domain.columns import (
     id_field,
-    json_field,
     parent_field,
     tenant_field,
     text_field,
     timestamp_field,
 )
+from compass.pki.secret_box import sealed_json_field
 
 
 class ApplicationRow(SQLModel, table=True):
@@ -21,6 +21,8 @@ class ApplicationRow(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "name", name="uq_applications_tenant_name"),
         sa.Index("ix_applications_page", "tenant_id", "created_at", "id"),
+        # Where an integration system acts: the tenants of applications naming it.
+        sa.Index("ix_applications_integration_system", "integration_system_id", "tenant_id"),
     )
 
     id: str = id_field()
@@ -44,7 +46,7 @@ class WebhookRow(SQLModel, table=True):
     application_id: str = parent_field("applications")
     type: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     url: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
-    auth: Any = json_field()
+    auth: Any = sealed_json_field()
     # Standard Webhooks signing secret, encrypted with the secret box.
     signing_secret: str | None = text_field()
     created_at: datetime = timestamp_field()

@@ -63,7 +63,7 @@ class ApplicationRepository(ConnectableRepository[ApplicationRow]):
                 for c in conditions
             )
         )
-        return await paginate(self.session, statement, ApplicationRow, request)
+        return await paginate(self.session, statement, ApplicationRow, request, plain_rows=True)
 
     async def get_visible(
         self, application_id: str, scenarios: Sequence[str] | None

@@ -8,10 +8,12 @@ from sqlmodel import Field, SQLModel
 
 from compass.db import JSONText
 from compass.domain.columns import id_field, text_field, timestamp_field
+from compass.domain.integration_system.model import creator_tenant_field
 
 
 class ApplicationTemplateRow(SQLModel, table=True):
-    """Templates are global (access level GLOBAL): every tenant may use them."""
+    """Templates are global (access level GLOBAL): every tenant may use them; only
+    the creating tenant's administrators (or those of every tenant) change them."""
 
     __tablename__ = "application_templates"
     __table_args__ = (sa.Index("ix_application_templates_page", "created_at", "id"),)
@@ -23,3 +25,4 @@ class ApplicationTemplateRow(SQLModel, table=True):
     placeholders: Any = Field(sa_column=sa.Column(JSONText(), nullable=False))
     access_level: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     created_at: datetime = timestamp_field()
+    created_by_tenant_id: str | None = creator_tenant_field()

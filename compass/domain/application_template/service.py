@@ -16,12 +16,25 @@ from compass.domain.application_template.placeholders import (
     fill,
 )
 from compass.domain.application_template.repository import ApplicationTemplateRepository
+from compass.domain.integration_system.steward import EVERY_TENANT, Steward
 from compass.domain.pagination import Page, PageRequest
-from compass.errors import NotFound, NotUnique
+from compass.errors import NotFound, NotUnique, Unauthorized
 
 __all__ = ["ApplicationTemplateService", "GLOBAL"]
 
 GLOBAL = "GLOBAL"
+_WHAT = "application template"
+
+
+def _check_integration_system(command: ApplicationTemplateCommand, steward: Steward) -> None:
+    """An application naming an integration system grants it the application's
+    tenant; a template used across tenants must not hand out that grant for
+    the tenant that made it."""
+    if "integrationSystemID" in command.application_input and not steward.every_tenant:
+        raise Unauthorized(
+            "only an administrator of every tenant may name an integration system in a "
+            "template: applications made from it grant the system their tenant"
+        )
 
 
 def _placeholders(command: ApplicationTemplateCommand) -> list[dict[str, Any]]:
@@ -33,7 +46,10 @@ class ApplicationTemplateService:
     def __init__(self, session: AsyncSession) -> None:
         self.templates = ApplicationTemplateRepository(session)
 
-    async def create(self, command: ApplicationTemplateCommand) -> ApplicationTemplateRow:
+    async def create(
+        self, command: ApplicationTemplateCommand, steward: Steward = EVERY_TENANT
+    ) -> ApplicationTemplateRow:
+        _check_integration_system(command, steward)
         placeholders = _placeholders(command)
         await self._check_name_free(command.name)
         return await self.templates.add(
@@ -44,13 +60,19 @@ class ApplicationTemplateService:
                 placeholders=placeholders,
                 access_level=command.access_level,
                 created_at=utcnow(),
+                created_by_tenant_id=steward.tenant_id,
             )
         )
 
     async def update(
-        self, template_id: str, command: ApplicationTemplateCommand
+        self,
+        template_id: str,
+        command: ApplicationTemplateCommand,
+        steward: Steward = EVERY_TENANT,
     ) -> ApplicationTemplateRow:
         row = await self.get_existing(template_id)
+        steward.check_change(_WHAT, row.created_by_tenant_id)
+        _check_integration_system(command, steward)
         placeholders = _placeholders(command)
         await self._check_name_free(command.name, except_id=template_id)
         row.name = command.name
@@ -61,8 +83,11 @@ class ApplicationTemplateService:
         await self.templates.save(row)
         return row
 
-    async def delete(self, template_id: str) -> ApplicationTemplateRow:
+    async def delete(
+        self, template_id: str, steward: Steward = EVERY_TENANT
+    ) -> ApplicationTemplateRow:
         row = await self.get_existing(template_id)
+        steward.check_change(_WHAT, row.created_by_tenant_id)
         await self.templates.delete(row)
         return row
 
@@ -72,7 +97,7 @@ class ApplicationTemplateService:
     async def get_existing(self, template_id: str) -> ApplicationTemplateRow:
         row = await self.templates.get(template_id)
         if row is None:
-            raise NotFound.of("application template", template_id)
+            raise NotFound.of(_WHAT, template_id)
         return row
 
     async def list(self, request: PageRequest) -> Page[ApplicationTemplateRow]:

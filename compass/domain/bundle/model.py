@@ -17,6 +17,7 @@ from compass.domain.columns import (
     text_field,
     timestamp_field,
 )
+from compass.pki.secret_box import sealed_json_field
 
 
 class BundleRow(SQLModel, table=True):
@@ -29,7 +30,7 @@ class BundleRow(SQLModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     description: str | None = text_field()
     instance_auth_request_input_schema: Any = json_field()
-    default_instance_auth: Any = json_field()
+    default_instance_auth: Any = sealed_json_field()
     created_at: datetime = timestamp_field()
 
 
@@ -105,7 +106,7 @@ class FetchRequestRow(SQLModel, table=True):
     event_definition_id: str | None = parent_field("event_definitions", nullable=True)
     document_id: str | None = parent_field("documents", nullable=True)
     url: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
-    auth: Any = json_field()
+    auth: Any = sealed_json_field()
     mode: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     filter: str | None = text_field(256)
     status_condition: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))

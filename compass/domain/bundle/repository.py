@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,17 +35,20 @@ class _ChildRows(TenantRepository[Row]):
 
     async def for_parents(
         self, parent_ids: Sequence[str], group: str | None = None
-    ) -> dict[str, list[Row]]:
-        """Rows of every parent in creation order; one statement for all parents."""
-        result: dict[str, list[Row]] = defaultdict(list)
+    ) -> dict[str, list[Any]]:
+        """Rows of every parent in creation order; one statement for all parents.
+        Read-only tuples of the table's columns (named as the model's fields):
+        a page of applications reads thousands, far faster than model objects."""
+        result: dict[str, list[Any]] = defaultdict(list)
         if not parent_ids:
             return result
         parent = getattr(self.row_type, self.parent_column)
         statement = self._base().where(parent.in_(list(parent_ids)))
         if group is not None:
             statement = statement.where(self.row_type.group_name == group)
-        rows = await self.session.scalars(
-            statement.order_by(self.row_type.created_at, self.row_type.id)
+        statement = statement.order_by(self.row_type.created_at, self.row_type.id)
+        rows = await self.session.execute(
+            statement.with_only_columns(*self.row_type.__table__.columns)
         )
         for row in rows:
             result[getattr(row, self.parent_column)].append(row)

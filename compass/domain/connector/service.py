@@ -2,9 +2,10 @@
 
 `configuration` redeems a pairing token and answers with the subject the
 certificate will have plus a fresh token for the signing request. `sign`
-checks the request completely before it uses the token up, so a malformed
-request never costs the caller the token; a certificate holder may sign a
-new request for the same subject (renewal) and revoke its certificate.
+uses the token up and checks the request in one unit of work, so a refused
+request is rolled back and never costs the caller the token; a certificate
+holder may sign a new request for the same subject (renewal) and revoke its
+certificate.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compass import metrics
 from compass.db import utcnow
-from compass.domain.system_auth.model import CertificateRow, SystemAuthRow
+from compass.domain.system_auth.model import CertificateRow
 from compass.domain.system_auth.repository import CertificateRepository
 from compass.domain.system_auth.service import CONNECTOR_PURPOSE, CSR_PURPOSE, SystemAuthService
 from compass.errors import InvalidOperation, Unauthorized
@@ -90,7 +92,7 @@ class ConnectorService:
 
     async def configuration(self, token: str | None, system_auth_id: str | None) -> CsrInfo:
         if token is not None:
-            system_auth_id = (await self.auths.redeem(token, [CONNECTOR_PURPOSE, CSR_PURPOSE])).id
+            system_auth_id = await self.auths.redeem(token, [CONNECTOR_PURPOSE, CSR_PURPOSE])
         if system_auth_id is None:
             raise Unauthorized("send a one-time token (Connector-Token header) or a certificate")
         fresh = await self.auths.issue_token(system_auth_id, CSR_PURPOSE, self.csr_token_lifetime)
@@ -100,21 +102,21 @@ class ConnectorService:
         self, encoded_csr: str, token: str | None, system_auth_id: str | None
     ) -> CertificateBundle:
         csr = load_csr(encoded_csr)
-        auth: SystemAuthRow | None = None
         if token is not None:
-            auth = await self.auths.peek(token, [CSR_PURPOSE, CONNECTOR_PURPOSE])
-        elif system_auth_id is not None:
-            auth = await self.auths.get(system_auth_id)
-        if auth is None:
+            # Used up first, checked after: a refusal below rolls the unit of
+            # work back, token included.
+            system_auth_id = await self.auths.redeem(token, [CSR_PURPOSE, CONNECTOR_PURPOSE])
+        elif system_auth_id is not None and await self.auths.get(system_auth_id) is None:
+            system_auth_id = None
+        if system_auth_id is None:
             raise Unauthorized("send a one-time token (Connector-Token header) or a certificate")
-        subject = subject_from_string(self.subject.for_auth(auth.id))
+        subject = subject_from_string(self.subject.for_auth(system_auth_id))
         check_csr(csr, subject)
-        if token is not None:
-            await self.auths.redeem(token, [CSR_PURPOSE, CONNECTOR_PURPOSE])
         certificate = self.authority.sign_client_certificate(
             csr, subject, self.certificate_lifetime
         )
-        await self._record(certificate, auth.id)
+        await self._record(certificate, system_auth_id)
+        metrics.record_certificate("issued" if token is not None else "renewed")
         client_pem = certificate.public_bytes(serialization.Encoding.PEM)
         ca_pem = self.authority.certificate_pem
         return CertificateBundle(
@@ -126,7 +128,10 @@ class ConnectorService:
     async def revoke(self, certificate_serial: str | None) -> bool:
         if certificate_serial is None:
             raise InvalidOperation("only a caller presenting a client certificate can revoke it")
-        return await self.certificates.revoke(certificate_serial, self.clock())
+        revoked = await self.certificates.revoke(certificate_serial, self.clock())
+        if revoked:
+            metrics.record_certificate("revoked")
+        return revoked
 
     async def _record(self, certificate: x509.Certificate, system_auth_id: str) -> None:
         await self.certificates.add(

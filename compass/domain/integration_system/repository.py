@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compass.domain.application.model import ApplicationRow
-from compass.domain.integration_system.model import IntegrationSystemRow
+from compass.domain.integration_system.model import IntegrationSystemRow, IntegrationSystemTenantRow
 from compass.domain.pagination import Page, PageRequest, paginate
 
 __all__ = ["IntegrationSystemRepository"]
@@ -51,3 +51,33 @@ class IntegrationSystemRepository:
 
     async def page(self, request: PageRequest) -> Page[IntegrationSystemRow]:
         return await paginate(self.session, self._base(), IntegrationSystemRow, request)
+
+    async def grant(self, integration_system_id: str, tenant_id: str) -> None:
+        self.session.add(
+            IntegrationSystemTenantRow(
+                integration_system_id=integration_system_id, tenant_id=tenant_id
+            )
+        )
+        await self.session.flush()
+
+    async def granted(self, integration_system_id: str, tenant_id: str) -> bool:
+        """Granted by the tenant's administrator, or named by one of its applications."""
+        recorded = sa.select(IntegrationSystemTenantRow.tenant_id).where(
+            IntegrationSystemTenantRow.integration_system_id == integration_system_id,
+            IntegrationSystemTenantRow.tenant_id == tenant_id,
+        )
+        named = sa.select(ApplicationRow.tenant_id).where(
+            ApplicationRow.integration_system_id == integration_system_id,
+            ApplicationRow.tenant_id == tenant_id,
+        )
+        found = await self.session.scalar(sa.union_all(recorded, named).limit(1))
+        return found is not None
+
+    async def granted_tenants(self, integration_system_id: str) -> frozenset[str]:
+        recorded = sa.select(IntegrationSystemTenantRow.tenant_id).where(
+            IntegrationSystemTenantRow.integration_system_id == integration_system_id
+        )
+        named = sa.select(ApplicationRow.tenant_id).where(
+            ApplicationRow.integration_system_id == integration_system_id
+        )
+        return frozenset((await self.session.scalars(sa.union(recorded, named))).all())

@@ -22,6 +22,10 @@ class LabelRow(SQLModel, table=True):
         sa.Index("ix_labels_app", "app_id"),
         sa.Index("ix_labels_runtime", "runtime_id"),
         sa.Index("ix_labels_runtime_context", "runtime_context_id"),
+        # What the label loaders ask: one tenant's labels of some objects, by key.
+        sa.Index("ix_labels_tenant_app", "tenant_id", "app_id", "key"),
+        sa.Index("ix_labels_tenant_runtime", "tenant_id", "runtime_id", "key"),
+        sa.Index("ix_labels_tenant_runtime_context", "tenant_id", "runtime_context_id", "key"),
     )
 
     id: str = id_field()

@@ -51,15 +51,22 @@ class LabelRepository:
     def _base(self) -> sa.Select[tuple[LabelRow]]:
         return sa.select(LabelRow).where(LabelRow.tenant_id == self.tenant_id)
 
-    async def for_objects(self, kind: ObjectKind, ids: Sequence[str]) -> dict[str, list[LabelRow]]:
-        result: dict[str, list[LabelRow]] = defaultdict(list)
+    async def for_objects(self, kind: ObjectKind, ids: Sequence[str]) -> dict[str, list[Any]]:
+        """Labels of many objects by key, as read-only rows (key, value, owner):
+        pages of objects read them by the thousand, and rows load far faster
+        than model objects. Sorted here, not in SQL: an ORDER BY key would lead
+        SQLite to the `(tenant_id, key)` index and through every label."""
+        result: dict[str, list[Any]] = defaultdict(list)
         if not ids:
             return result
-        rows = await self.session.scalars(
-            self._base().where(kind.column.in_(list(ids))).order_by(LabelRow.key)
+        table = LabelRow.__table__
+        rows = await self.session.execute(
+            sa.select(table.c.key, table.c.value, kind.column).where(
+                LabelRow.tenant_id == self.tenant_id, kind.column.in_(list(ids))
+            )
         )
-        for row in rows:
-            result[getattr(row, kind.value)].append(row)
+        for row in sorted(rows, key=lambda row: row[0]):
+            result[row[2]].append(row)
         return result
 
     async def get(self, kind: ObjectKind, object_id: str, key: str) -> LabelRow | None:

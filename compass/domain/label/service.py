@@ -1,7 +1,8 @@
 """Rules for labels and label definitions.
 
 A label's value must satisfy the JSON Schema of its key's definition; setting
-a label whose key has no definition creates one without a schema. Every
+a label whose key has no definition creates one without a schema, unless the
+caller may not define labels (see `refuse_implicit_definitions`). Every
 tenant has a `scenarios` definition that always allows DEFAULT and cannot be
 deleted.
 """
@@ -27,9 +28,28 @@ from compass.domain.label.scenarios import (
 from compass.domain.limits import check_json_value, limits_of
 from compass.domain.scenario_assignment.repository import ScenarioAssignmentRepository
 from compass.domain.validation import check_label_key
-from compass.errors import InvalidData, InvalidOperation, NotFound, NotUnique
+from compass.errors import InsufficientScopes, InvalidData, InvalidOperation, NotFound, NotUnique
 
-__all__ = ["LabelService", "LabelDefinitionService", "check_json_schema", "label_owner"]
+__all__ = [
+    "LabelService",
+    "LabelDefinitionService",
+    "SYSTEM_LABEL_KEYS",
+    "check_json_schema",
+    "label_owner",
+    "refuse_implicit_definitions",
+]
+
+# Keys the Runtime Agent sets on its runtime: their definitions are created on
+# first use whoever sets them.
+SYSTEM_LABEL_KEYS = frozenset({"runtime_eventServiceUrl", "runtime_consoleUrl"})
+_NO_IMPLICIT_DEFINITIONS = "compass.labels.no_implicit_definitions"
+
+
+def refuse_implicit_definitions(session: AsyncSession) -> None:
+    """Labels set in this session may not create definitions: a definition is
+    tenant-wide, so applications and runtimes, which act only on themselves,
+    must not add one by setting an unknown key."""
+    session.info[_NO_IMPLICIT_DEFINITIONS] = True
 
 
 def label_owner(row: LabelRow) -> str:
@@ -139,10 +159,19 @@ class LabelService:
         if definition is None and key == SCENARIOS_KEY:
             definition = await self.definitions.ensure_scenarios()
         if definition is None:
+            self._check_may_define(key)
             await self.definitions.definitions.add_if_missing(key)
         elif (message := _violation(definition.schema_, value)) is not None:
             raise InvalidData(f"label {key!r} value is invalid: {message}")
         return await self.labels.upsert(kind, object_id, key, value)
+
+    def _check_may_define(self, key: str) -> None:
+        if key in SYSTEM_LABEL_KEYS or not self.labels.session.info.get(_NO_IMPLICIT_DEFINITIONS):
+            return
+        raise InsufficientScopes(
+            f"label key {key!r} has no label definition: creating one needs the scope "
+            "label_definition:write (an administrator defines the key first)"
+        )
 
     def _check_size(self, key: str, value: Any) -> None:
         limits = limits_of(self.labels.session)

@@ -89,4 +89,4 @@ class RuntimeRepository(ConnectableRepository[RuntimeRow]):
         )
         if runtime_id is not None:
             statement = statement.where(RuntimeRow.id == runtime_id)
-        return await paginate(self.session, statement, RuntimeRow, request)
+        return await paginate(self.session, statement, RuntimeRow, request, plain_rows=True)

@@ -76,17 +76,6 @@ class OneTimeTokenRepository:
         )
         return result.scalar_one_or_none()
 
-    async def usable(self, token_hash: str, purposes: Sequence[str], now: datetime) -> str | None:
-        """The token's system auth ID when it could be redeemed now (nothing changes)."""
-        return await self.session.scalar(
-            sa.select(OneTimeTokenRow.system_auth_id).where(
-                OneTimeTokenRow.token_hash == token_hash,
-                OneTimeTokenRow.used_at.is_(None),
-                OneTimeTokenRow.expires_at > now,
-                OneTimeTokenRow.purpose.in_(list(purposes)),
-            )
-        )
-
 
 class CertificateRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -99,6 +88,18 @@ class CertificateRepository:
 
     async def get(self, serial: str) -> CertificateRow | None:
         return await self.session.get(CertificateRow, serial)
+
+    async def with_auth(self, serial: str) -> tuple[CertificateRow, SystemAuthRow | None] | None:
+        """The certificate and its system auth in one statement (every request
+        authenticated by a certificate asks for both)."""
+        found = (
+            await self.session.execute(
+                sa.select(CertificateRow, SystemAuthRow)
+                .outerjoin(SystemAuthRow, SystemAuthRow.id == CertificateRow.system_auth_id)
+                .where(CertificateRow.serial == serial)
+            )
+        ).first()
+        return None if found is None else (found[0], found[1])
 
     async def revoke(self, serial: str, now: datetime) -> bool:
         result = await self.session.execute(

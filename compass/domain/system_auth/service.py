@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compass import metrics
 from compass.db import utcnow
 from compass.domain.system_auth.model import OneTimeTokenRow, SystemAuthRow
 from compass.domain.system_auth.repository import OneTimeTokenRepository, SystemAuthRepository
@@ -99,26 +100,24 @@ class SystemAuthService:
                 expires_at=self.clock() + lifetime,
             )
         )
+        metrics.record_token("issued", purpose)
         return token
 
-    async def peek(self, token: str, purposes: Sequence[str]) -> SystemAuthRow:
-        """The token's system auth, checking without using the token up."""
-        system_auth_id = await self.tokens.usable(hash_secret(token), purposes, self.clock())
-        return await self._auth_for_token(token, system_auth_id)
-
-    async def redeem(self, token: str, purposes: Sequence[str]) -> SystemAuthRow:
+    async def redeem(self, token: str, purposes: Sequence[str]) -> str:
+        """Uses the token up and returns the ID of its system auth. One statement:
+        of two concurrent redeemers only one gets it, and a token never outlives
+        its system auth (its rows are deleted with it). A caller that refuses the
+        request afterwards raises, and the rollback gives the token back."""
         system_auth_id = await self.tokens.redeem(hash_secret(token), purposes, self.clock())
-        return await self._auth_for_token(token, system_auth_id)
-
-    async def _auth_for_token(self, token: str, system_auth_id: str | None) -> SystemAuthRow:
-        row = None if system_auth_id is None else await self.auths.get(system_auth_id)
-        if row is None:
+        if system_auth_id is None:
             log.warning(
                 "one-time token refused: unknown, used or expired (hash %s...)",
                 hash_secret(token)[:12],
             )
+            metrics.record_token("refused")
             raise Unauthorized("the one-time token is unknown, used or expired")
-        return row
+        metrics.record_token("redeemed")
+        return system_auth_id
 
     async def client_credentials(self, owner: Owner) -> tuple[SystemAuthRow, str]:
         """A new OAuth client for `owner`; the secret is returned only here."""

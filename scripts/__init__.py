@@ -1,0 +1,1 @@
+"""Long runs of the abuse tests: `python -m scripts.fuzz`, `python -m scripts.load`."""
