@@ -81,6 +81,9 @@ class OutboxWorker:
         self._failures = 0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # Rows the background loop runs, each on its own: a slow one holds one
+        # of `batch` slots, not the others.
+        self._running: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         """Run now instead of at the next poll (called after a commit wrote rows)."""
@@ -90,6 +93,8 @@ class OutboxWorker:
         self._task = asyncio.create_task(self._run(), name="compass-outbox")
 
     async def stop(self) -> None:
+        """Cancels the loop and the rows it runs; their leases run out and
+        another worker takes them, as after a crash."""
         if self._task is not None:
             self._task.cancel()
             try:
@@ -97,10 +102,15 @@ class OutboxWorker:
             except asyncio.CancelledError:
                 pass
             self._task = None
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
-            delay = await self.run_pass()
+            # Cleared before the look, so that a wake-up during it is not lost.
+            self._wake.clear()
+            delay = await self.dispatch()
             try:
                 # Not wait_for: on Python 3.11 it loses a cancel (stop()) that comes
                 # while the wake-up completes, and stop() then waits forever.
@@ -108,18 +118,44 @@ class OutboxWorker:
                     await self._wake.wait()
             except TimeoutError:
                 pass
-            self._wake.clear()
+
+    async def dispatch(self) -> float:
+        """Starts as many due rows as there are free slots, each on its own, and
+        returns the seconds until the next look; a row that ends wakes the loop."""
+        free = self._batch - len(self._running)
+        try:
+            claimed = await self._claim(free) if free > 0 else []
+        except Exception as error:  # the loop must survive a broken database moment
+            return self._backoff(error)
+        self._working_again()
+        for row, lease_until in claimed:
+            task = asyncio.create_task(self._execute(row, lease_until), name="compass-outbox-row")
+            self._running.add(task)
+            task.add_done_callback(self._row_ended)
+        return 0.0 if claimed and len(claimed) == free else self._poll_interval
+
+    def _row_ended(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Recording the outcome failed (the database went away): the lease
+            # runs out and the row is taken again.
+            log.warning("outbox: a row's outcome was not recorded (%s)", _reason(error))
+        self._wake.set()
+
+    def _working_again(self) -> None:
+        if self._failures:
+            log.info("outbox: working again after %d failed passes", self._failures)
+            self._failures = 0
 
     async def run_pass(self) -> float:
-        """Runs what is due until nothing is; returns the seconds until the next pass."""
+        """Runs what is due until nothing is, in the caller's task (a drain, for
+        tests and tools); returns the seconds until the next pass."""
         try:
             while await self.run_once():
                 pass
         except Exception as error:  # the loop must survive a broken database moment
             return self._backoff(error)
-        if self._failures:
-            log.info("outbox: working again after %d failed passes", self._failures)
-            self._failures = 0
+        self._working_again()
         return self._poll_interval
 
     def _backoff(self, error: Exception) -> float:
@@ -146,13 +182,13 @@ class OutboxWorker:
     def _lease_of(self, kind: str) -> timedelta:
         return self._leases.get(kind, self._lease)
 
-    async def _claim(self) -> list[tuple[OutboxRow, datetime]]:
-        """The rows taken, each with the end of its lease."""
+    async def _claim(self, limit: int | None = None) -> list[tuple[OutboxRow, datetime]]:
+        """The rows taken (at most `limit`, default a batch), each with the end of its lease."""
         now = self._clock()
         claimed = []
         async with self._sessions() as session:
             repository = OutboxRepository(session)
-            for row in await repository.due(now, self._batch):
+            for row in await repository.due(now, limit or self._batch):
                 lease = self._lease_of(row.kind)
                 if await repository.claim(row, now, lease):
                     claimed.append((row, now + lease))

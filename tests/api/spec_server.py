@@ -20,6 +20,8 @@ class SpecServer:
 
     def __init__(self) -> None:
         self.documents: dict[str, str] = {"/orders.yaml": OPENAPI_YAML, "/broken.json": "{"}
+        # Bodies sent as they are, with `Content-Encoding: gzip`.
+        self.gzipped: dict[str, bytes] = {}
         self.release = threading.Event()
         self.requests: list[tuple[str, str | None]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -34,15 +36,22 @@ class SpecServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 server.requests.append((self.path, self.headers.get("Authorization")))
+                if self.path in server.gzipped:
+                    self._send(server.gzipped[self.path], {"Content-Encoding": "gzip"})
+                    return
                 if self.path == "/slow":
                     server.release.wait(timeout=20)
                 body = server.documents.get(self.path)
                 if body is None and self.path != "/slow":
                     self.send_error(404)
                     return
-                payload = (body or OPENAPI_YAML).encode()
+                self._send((body or OPENAPI_YAML).encode(), {})
+
+            def _send(self, payload: bytes, headers: dict[str, str]) -> None:
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(payload)
 

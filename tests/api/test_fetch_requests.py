@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from compass.db import create_engine
+from compass.domain.bundle.fetcher import MAX_FETCH_BYTES, BoundedBody
 from tests.api.spec_server import OPENAPI_YAML, SpecServer, running_spec_server
 from tests.conftest import error_code
 
@@ -30,6 +32,7 @@ READ_API = """query($app: ID!, $bundle: ID!, $api: ID!) {
 
 
 DEAD_URL = "http://127.0.0.1:1/orders.yaml"
+FETCH_LIMIT = MAX_FETCH_BYTES
 
 
 @pytest.fixture
@@ -273,3 +276,35 @@ async def test_a_spec_and_its_fetch_request_come_from_one_snapshot(api, app, bun
     data = await api.data(READ_API, {**bundle, "api": api_id})
     spec = data["application"]["bundle"]["apiDefinition"]["spec"]
     assert (spec["fetchRequest"]["status"]["condition"], spec["data"]) == ("SUCCEEDED", FETCHED)
+
+
+async def test_a_gzipped_spec_is_inflated(api, bundle, spec_server):
+    spec_server.gzipped["/orders.yaml.gz"] = gzip.compress(OPENAPI_YAML.encode())
+    api_id = await _add(api, bundle, _api_input(spec_server.url("/orders.yaml.gz")))
+    spec = await _settled_spec(api, bundle, api_id)
+    assert spec["fetchRequest"]["status"]["condition"] == "SUCCEEDED"
+    assert spec["data"] == OPENAPI_YAML
+
+
+async def test_a_gzip_bomb_fails_the_fetch(api, bundle, spec_server):
+    spec_server.gzipped["/bomb.yaml"] = gzip.compress(b"a" * (4 * FETCH_LIMIT), compresslevel=9)
+    api_id = await _add(api, bundle, _api_input(spec_server.url("/bomb.yaml")))
+    spec = await _settled_spec(api, bundle, api_id)
+    assert spec["fetchRequest"]["status"]["condition"] == "FAILED"
+    assert f"more than {FETCH_LIMIT} bytes" in spec["fetchRequest"]["status"]["message"]
+    assert spec["data"] is None
+
+
+def test_a_bomb_is_never_inflated_beyond_the_limit():
+    limit = 64 * 1024
+    bomb = gzip.compress(b"a" * (1000 * limit), compresslevel=9)
+    assert len(bomb) < limit  # one chunk on the wire
+    body = BoundedBody("gzip", limit)
+    assert body.add(bomb) is False
+    assert len(body.data) <= limit + 1
+
+
+def test_the_bytes_on_the_wire_count_too():
+    body = BoundedBody("", 10)
+    assert body.add(b"0123456789") is True
+    assert body.add(b"x") is False

@@ -158,3 +158,15 @@ async def test_local_refs_still_work(api):
     error = await api.error(SET_LABEL, {"id": app_id, "key": "k", "value": 1})
     assert error_code(error) == 22
     await api.data(SET_LABEL, {"id": app_id, "key": "k", "value": "s"})
+
+
+async def test_patterns_match_on_a_linear_engine(api):
+    """Repetition side by side (not nested) is allowed; on a backtracking engine
+    `^a*a*a*c$` against a long run of `a` takes cubic time, on RE2 linear."""
+    schema = {"type": "string", "pattern": "^a*a*a*c$"}
+    await api.data(CREATE_DEFINITION, {"schema": json.dumps(schema)})
+    app_id = await _app_id(api)
+    error = await api.error(SET_LABEL, {"id": app_id, "key": "k", "value": "a" * 3000})
+    assert error_code(error) == 22
+    assert "does not match" in error["message"]
+    await api.data(SET_LABEL, {"id": app_id, "key": "k", "value": "a" * 3000 + "c"})

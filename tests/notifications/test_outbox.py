@@ -196,3 +196,53 @@ async def test_a_handler_that_outlives_its_deadline_is_a_failed_attempt(sessions
     [row] = await _rows(sessions)
     assert row.attempts == 1
     assert "TimeoutError" in row.last_error
+
+
+async def test_a_slow_row_does_not_hold_back_rows_that_come_after_it(sessions):
+    release, first_started = asyncio.Event(), asyncio.Event()
+    done: list[int] = []
+
+    async def handler(payload: dict) -> None:
+        if payload["n"] == 1:
+            first_started.set()
+            await release.wait()
+        done.append(payload["n"])
+
+    worker = OutboxWorker(sessions, {"job": handler}, poll_interval=60)
+    await _enqueue(sessions, {"n": 1})
+    worker.start()
+    try:
+        await asyncio.wait_for(first_started.wait(), timeout=60)
+        await _enqueue(sessions, {"n": 2})
+        worker.wake()
+        for _ in range(600):  # bounded: 60 s at most
+            if done:
+                break
+            await asyncio.sleep(0.1)
+        assert done == [2], "the second row waited for the first"
+        release.set()
+        for _ in range(600):
+            if len(done) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert done == [2, 1]
+    finally:
+        release.set()
+        await worker.stop()
+    assert await _rows(sessions) == []
+
+
+async def test_stop_cancels_the_rows_it_runs(sessions):
+    started = asyncio.Event()
+
+    async def stuck(payload: dict) -> None:
+        started.set()
+        await asyncio.sleep(3600)
+
+    worker = OutboxWorker(sessions, {"job": stuck}, poll_interval=60)
+    await _enqueue(sessions, {"n": 1})
+    worker.start()
+    await asyncio.wait_for(started.wait(), timeout=60)
+    await asyncio.wait_for(worker.stop(), timeout=60)
+    [row] = await _rows(sessions)  # left leased: another worker runs it after the lease
+    assert row.attempts == 1

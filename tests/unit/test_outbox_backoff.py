@@ -100,3 +100,10 @@ async def test_a_failure_that_is_not_the_database_keeps_its_traceback(settings, 
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None
     assert "next try in 2.0 s" in record.getMessage()
+
+
+async def test_the_background_loop_backs_off_the_same_way(sessions):
+    worker = OutboxWorker(sessions, {}, poll_interval=POLL, max_backoff=CAP, jitter=lambda: 1.0)
+    assert [await worker.dispatch() for _ in range(3)] == [2.0, 4.0, 8.0]
+    sessions.down = False
+    assert await worker.dispatch() == POLL

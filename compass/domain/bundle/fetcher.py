@@ -8,6 +8,7 @@ not an error, so it is not retried; a database failure is (by the outbox).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +22,7 @@ from compass.domain.bundle.model import APIDefinitionRow, DocumentRow, EventDefi
 from compass.domain.bundle.repository import ContentRepository, FetchRequestRepository
 from compass.domain.bundle.specs import parse_problem
 
-__all__ = ["SpecFetcher"]
+__all__ = ["MAX_FETCH_BYTES", "BoundedBody", "SpecFetcher"]
 
 _OWNERS = (
     ("api_definition_id", APIDefinitionRow),
@@ -39,13 +40,51 @@ class _Job:
     spec_format: str | None
 
 
+MAX_FETCH_BYTES = 5 * 1024 * 1024
+# Content-Encodings a fetch accepts, with their zlib window bits.
+_INFLATERS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+class BoundedBody:
+    """A response body that may not exceed `limit` bytes on the wire nor once
+    decoded, counted as it streams: a small compressed chunk can inflate a
+    thousandfold, so it is inflated at most `limit` bytes at a time."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        encoding = encoding.strip().lower()
+        if encoding not in ("", "identity", *_INFLATERS):
+            raise ValueError(f"unsupported Content-Encoding {encoding!r}")
+        bits = _INFLATERS.get(encoding)
+        self._inflater = zlib.decompressobj(bits) if bits is not None else None
+        self._limit = limit
+        self._received = 0
+        self.data = bytearray()
+
+    def add(self, chunk: bytes) -> bool:
+        """False once either count is over the limit."""
+        self._received += len(chunk)
+        if self._received > self._limit:
+            return False
+        if self._inflater is None:
+            self.data += chunk
+            return len(self.data) <= self._limit
+        pending = chunk
+        while pending:
+            room = self._limit - len(self.data) + 1
+            self.data += self._inflater.decompress(pending, room)
+            if len(self.data) > self._limit:
+                return False
+            pending = self._inflater.unconsumed_tail
+        return True
+
+
 class SpecFetcher:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         http: httpx.AsyncClient,
         *,
-        max_bytes: int = 5 * 1024 * 1024,
+        max_bytes: int = MAX_FETCH_BYTES,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._sessions = sessions
@@ -79,19 +118,21 @@ class SpecFetcher:
     async def _download(self, job: _Job) -> tuple[str | None, str | None]:
         basic = ((job.auth or {}).get("credential") or {}).get("basic")
         auth = (basic["username"], basic["password"]) if basic else None
+        headers = {"Accept-Encoding": ", ".join(_INFLATERS)}
         try:
-            async with self._http.stream("GET", job.url, auth=auth) as response:
+            async with self._http.stream("GET", job.url, auth=auth, headers=headers) as response:
                 if response.status_code >= 400:
                     return None, f"{job.url} answered HTTP {response.status_code}"
-                body = bytearray()
-                async for chunk in response.aiter_bytes():
-                    body += chunk
-                    if len(body) > self._max_bytes:
+                body = BoundedBody(response.headers.get("Content-Encoding", ""), self._max_bytes)
+                async for chunk in response.aiter_raw():
+                    if not body.add(chunk):
                         return None, f"{job.url} sent more than {self._max_bytes} bytes"
         except httpx.HTTPError as error:
             return None, f"could not fetch {job.url}: {type(error).__name__} {error}".strip()
+        except (ValueError, zlib.error):
+            return None, f"{job.url} sent a body that does not decode"
         try:
-            return body.decode("utf-8"), None
+            return body.data.decode("utf-8"), None
         except UnicodeDecodeError:
             return None, f"{job.url} did not send UTF-8 text"
 

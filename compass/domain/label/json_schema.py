@@ -5,9 +5,10 @@ schemas): checked when saved, evaluated without any I/O and in bounded time.
   ever read; a non-local `$ref` is refused when the schema is saved.
 - A schema that refers to itself without descending into the value (`{"$ref": "#"}`)
   never finishes evaluating: it is refused when saved.
-- `pattern` and `patternProperties` run on Python's backtracking engine, so a
-  pattern with nested unbounded quantifiers (`^(a+)+$`) or a back reference,
-  whose time grows exponentially with the value, is refused.
+- `pattern` and `patternProperties` match on RE2 (google-re2), in time linear
+  in the value. jsonschema itself still joins `patternProperties` on Python's
+  backtracking engine for `additionalProperties`, so a pattern with nested
+  unbounded quantifiers (`^(a+)+$`) or a back reference is refused as well.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
+import re2
 from jsonschema import exceptions as jsonschema_errors
 from jsonschema import validators
 from referencing import Registry
@@ -45,9 +47,40 @@ def _retrieve_nothing(uri: str) -> Any:
 _REGISTRY: Registry = Registry(retrieve=_retrieve_nothing)  # type: ignore[call-arg]
 
 
+@lru_cache(maxsize=1024)
+def _linear(pattern: str) -> Any:
+    return re2.compile(pattern)
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+    """`pattern` on RE2, whose time is linear in the value whatever the pattern."""
+    if validator.is_type(instance, "string") and not _linear(pattern).search(instance):
+        yield jsonschema_errors.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _pattern_properties(
+    validator: Any, patterns: dict[str, Any], instance: Any, schema: Any
+) -> Iterator[Any]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            if _linear(pattern).search(key):
+                yield from validator.descend(value, subschema, path=key, schema_path=pattern)
+
+
+@lru_cache(maxsize=8)
+def _linear_validator(base: type) -> Any:
+    return validators.extend(
+        base, {"pattern": _pattern, "patternProperties": _pattern_properties}
+    )
+
+
 def schema_validator(schema: Any) -> Any:
-    """A validator of `schema` that resolves `$ref` only inside the schema."""
-    return validators.validator_for(schema)(schema, registry=_REGISTRY)
+    """A validator of `schema` that resolves `$ref` only inside the schema and
+    matches patterns on RE2."""
+    validator = _linear_validator(validators.validator_for(schema))
+    return validator(schema, registry=_REGISTRY)
 
 
 def _walk(schema: Any) -> Iterator[tuple[str, Any]]:
@@ -88,7 +121,8 @@ def pattern_problem(pattern: str) -> str | None:
     """Why `pattern` may not be used, or None."""
     try:
         parsed = sre_parse.parse(pattern)
-    except (re.error, RecursionError, OverflowError):
+        _linear(pattern)
+    except (re.error, re2.error, RecursionError, OverflowError):
         return f"pattern {pattern!r} is not a valid regular expression"
     if _explosive(list(parsed)):
         return (
