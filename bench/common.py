@@ -8,6 +8,7 @@ benchmark of 100,000 applications seeds in seconds, not hours of mutations.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import statistics
@@ -36,6 +37,8 @@ __all__ = [
     "insert_rows",
     "interleave",
     "print_pairs",
+    "scaled_arguments",
+    "scratch_database",
     "require_same_json",
     "running_app",
     "seed",
@@ -45,6 +48,20 @@ __all__ = [
 # Statements of the server's background workers, which share the engine.
 BACKGROUND_TABLES = ("outbox", "provisioned_runtimes", "webhook_deliveries")
 INSERT_CHUNK = 2000
+
+
+def scaled_arguments(
+    prog: str, description: str | None, full: int, rounds: int, argv: list[str] | None
+) -> argparse.Namespace:
+    """The options of the benchmarks that seed a scaled data set."""
+    parser = argparse.ArgumentParser(prog=f"python -m bench {prog}", description=description)
+    parser.add_argument("--database-url", help="a PostgreSQL server (scratch database used)")
+    parser.add_argument("--scale", type=float, default=1.0, help=f"fraction of {full} applications")
+    parser.add_argument("--rounds", type=int, default=rounds, help="interleaved ours/floor pairs")
+    args = parser.parse_args(argv)
+    if not 0 < args.scale <= 10 or args.rounds < 1:
+        parser.error("--scale must be in (0, 10] and --rounds at least 1")
+    return args
 
 
 def backend_name(database_url: str | None) -> str:
@@ -63,7 +80,7 @@ async def _admin_sql(url: Any, statement: str) -> None:
 
 
 @contextlib.contextmanager
-def _scratch_database(url: str | None) -> Iterator[str | None]:
+def scratch_database(url: str | None) -> Iterator[str | None]:
     """A fresh `compass_bench_<random>` database on the server of `url`, dropped
     afterwards, so the database named in `url` stays untouched."""
     if url is None:
@@ -86,7 +103,7 @@ def bench_settings(database_url: str | None) -> Iterator[Any]:
     from compass import migrate
     from compass.config import Settings
 
-    with _scratch_database(database_url) as url:
+    with scratch_database(database_url) as url:
         with tempfile.TemporaryDirectory(prefix="compass-bench-") as directory:
             settings = Settings(data_dir=Path(directory), database_url=url)
             migrate.upgrade(settings)

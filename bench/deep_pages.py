@@ -29,6 +29,7 @@ from bench.common import (
     print_pairs,
     require_same_json,
     running_app,
+    scaled_arguments,
     seed,
 )
 from bench.floors import applications_floor_app, encode_cursor
@@ -131,21 +132,8 @@ async def _run(args: argparse.Namespace, settings: Any) -> None:
     print(f"  ours page {deep} / page 1: x{last / first:.2f}")
 
 
-def _arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench deep_pages", description=__doc__)
-    parser.add_argument("--database-url", help="a PostgreSQL server (scratch database used)")
-    parser.add_argument(
-        "--scale", type=float, default=1.0, help=f"fraction of {FULL_APPLICATIONS} applications"
-    )
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved ours/floor pairs")
-    args = parser.parse_args(argv)
-    if not 0 < args.scale <= 10 or args.rounds < 1:
-        parser.error("--scale must be in (0, 10] and --rounds at least 1")
-    return args
-
-
 def main(argv: list[str] | None = None) -> None:
-    args = _arguments(argv)
+    args = scaled_arguments("deep_pages", __doc__, FULL_APPLICATIONS, 10, argv)
     with bench_settings(args.database_url) as settings:
         asyncio.run(_run(args, settings))
 

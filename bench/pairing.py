@@ -35,6 +35,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from bench.common import scratch_database
 from bench.small_reads import (
     CONNECTIONS,
     AdminClient,
@@ -45,7 +46,6 @@ from bench.small_reads import (
     on,
     print_ratios,
     run_floor,
-    scratch_database,
     settings_for,
     start_compass,
     start_floor,

@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -40,6 +39,8 @@ from typing import Any
 import httpx
 import orjson
 
+from bench.common import scratch_database
+
 __all__ = [
     "AdminClient",
     "Pair",
@@ -49,7 +50,6 @@ __all__ = [
     "main",
     "on",
     "print_ratios",
-    "scratch_database",
     "start_compass",
     "start_floor",
 ]
@@ -154,35 +154,6 @@ def run_floor(app: Any, port: int) -> None:
     uvicorn.run(
         app, host=LOOPBACK, port=port, proxy_headers=False, log_config=None, log_level="warning"
     )
-
-
-@contextlib.contextmanager
-def scratch_database(url: str | None) -> Iterator[str | None]:
-    """A fresh `compass_bench_<random>` database next to `url`, dropped afterwards."""
-    if url is None:
-        yield None
-        return
-    from sqlalchemy.engine import make_url
-
-    base = make_url(url)
-    name = f"compass_bench_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin_sql(base, f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin_sql(url: Any, statement: str) -> None:
-    import sqlalchemy as sa
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(sa.text(statement))
-    finally:
-        await engine.dispose()
 
 
 def settings_for(data_dir: Path, database_url: str | None) -> Any:
