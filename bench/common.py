@@ -175,11 +175,14 @@ def count_statements(engine: Any) -> Iterator[list[str]]:
 
 @contextlib.asynccontextmanager
 async def running_app(settings: Any) -> AsyncIterator[Any]:
-    """The real server application (`compass.app.create_app`) with its lifespan."""
+    """The real server application (`compass.app.create_app`) with its lifespan,
+    the heap settled as `compass serve` settles it once started."""
     from compass.app import create_app
+    from compass.server import freeze_startup_heap
 
     app = create_app(settings)
     async with app.router.lifespan_context(app):
+        freeze_startup_heap()
         yield app
 
 

@@ -37,6 +37,9 @@ def _free_port() -> int:
 
 def _environment(database_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPASS_")}
+    # Start-ups read compiled bytecode, as from an installed wheel (pip compiles
+    # it at install): the warm-up start of each side writes what is missing.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["COMPASS_LOG_LEVEL"] = "warning"
     if database_url:
         env["COMPASS_DATABASE_URL"] = database_url

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from graphql import FieldNode, FragmentSpreadNode, SelectionSetNode
 from strawberry.dataloader import DataLoader
-from strawberry.types.nodes import SelectedField
 
 from compass.auth.scopes import WEBHOOK_CREDENTIALS_SCOPE
 from compass.domain.application.repository import ApplicationRepository
@@ -29,15 +29,28 @@ WEBHOOK_SECRETS_SCOPE = WEBHOOK_CREDENTIALS_SCOPE
 
 def selects_total_count(info: Any) -> bool:
     """Whether the query asks for `totalCount` of the field being resolved
-    (through fragments too): counting every match is done only when it does."""
+    (through fragments too): counting every match is done only when it does.
+    Walks graphql-core's nodes: strawberry's `selected_fields` converts the
+    whole sub-tree, directives and all, which costs more than the count."""
+    raw = info._raw_info
+    return any(
+        _asks_total_count(node.selection_set, raw.fragments)
+        for node in raw.field_nodes
+        if node.selection_set is not None
+    )
 
-    def asks(selections: Sequence[Any]) -> bool:
-        return any(
-            s.name == "totalCount" if isinstance(s, SelectedField) else asks(s.selections)
-            for s in selections
-        )
 
-    return any(asks(field.selections) for field in info.selected_fields)
+def _asks_total_count(selection_set: SelectionSetNode, fragments: dict[str, Any]) -> bool:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value == "totalCount":
+                return True
+            continue
+        if isinstance(selection, FragmentSpreadNode):
+            selection = fragments.get(selection.name.value)
+        if selection is not None and _asks_total_count(selection.selection_set, fragments):
+            return True
+    return False
 
 
 def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from functools import partial
 from typing import Any
 
@@ -32,8 +32,10 @@ from compass.resolvers.application_template import (
 from compass.resolvers.bundle import BundleMutation
 from compass.resolvers.bundle_instance_auth import BundleInstanceAuthMutation
 from compass.resolvers.connector import ConnectorMutation, ConnectorQuery
+from compass.resolvers.document_errors import with_document_error_codes
 from compass.resolvers.errors import ErrorPresenter
 from compass.resolvers.eventing import EventingMutation
+from compass.resolvers.execution import CompassExecutionContext
 from compass.resolvers.guard import OperationGuard
 from compass.resolvers.integration_system import (
     IntegrationSystemMutation,
@@ -102,11 +104,24 @@ class CompassSchema(strawberry.Schema):
             query = drop_empty_argument_lists(query)
         return await super().execute(query, *args, **kwargs)
 
+    async def stream(self, query: str | None, *args: Any, **kwargs: Any) -> Any:
+        """What WebSocket clients run: refused documents carry the same
+        error codes as over HTTP."""
+        if query:
+            query = drop_empty_argument_lists(query)
+        return _with_error_codes(await super().stream(query, *args, **kwargs))
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         # Expected errors are the client's business; ErrorPresenter logs the rest.
         for error in errors:
             if not isinstance(error.original_error, CompassError) and error.original_error:
                 log.debug("graphql error: %s", error.message)
+
+
+async def _with_error_codes(results: AsyncGenerator[Any, None]) -> AsyncIterator[Any]:
+    async with contextlib.aclosing(results):
+        async for result in results:
+            yield with_document_error_codes(result)
 
 
 def _limit(settings: Settings | None, name: str) -> int:
@@ -163,4 +178,5 @@ def build_schema(settings: Settings | None = None) -> CompassSchema:
         # Part of the Compass contract though no operation takes it yet.
         types=[LabelInput],
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
+        execution_context_class=CompassExecutionContext,
     )

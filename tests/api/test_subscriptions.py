@@ -209,6 +209,21 @@ def test_authorization_of_subscriptions(client, subscriptions):
     assert missing.error_code() == 20
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "subscription { noSuchSubscription { id } }",  # fails validation
+        RUNTIME_EVENTS.replace("$id: ID!", "$id: Int!"),  # variable of the wrong type
+    ],
+)
+def test_a_refused_document_carries_invalid_data_over_websocket(client, subscriptions, query):
+    # (A document that does not parse closes the socket with 4400, as the protocol says.)
+    subscription = subscribe(subscriptions, client, query, "some-runtime")
+    message = subscription.next()
+    assert message["type"] == "error", message
+    assert [error["extensions"]["error_code"] for error in message["payload"]] == [22]
+
+
 def pair_runtime(client: Client, runtime_id: str) -> dict[str, str]:
     """Connection parameters of the runtime's certificate, forwarded as by a proxy."""
     token = client.data(
