@@ -263,7 +263,6 @@ class Pair:
 
 _WRK_SCRIPT = """wrk.method = "POST"
 wrk.body = {body}
-wrk.headers["Content-Type"] = "application/json"
 {headers}
 """
 
@@ -406,7 +405,7 @@ def _run(args: argparse.Namespace, data_dir: Path, database_url: str | None) -> 
         )
         if orjson.loads(our_bytes) != orjson.loads(floor_bytes):
             raise SystemExit(f"outputs differ: {our_bytes!r} vs {floor_bytes!r}")
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         measure = (args.seconds, data_dir)
         with start_floor("bench.small_reads", data_dir, database_url) as floor:
             load(ours.url + "/graphql", body, headers, 2, data_dir)  # warm-up

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import os
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +39,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from compass.db import utcnow
@@ -50,7 +48,7 @@ from compass.notifications.model import OutboxRow
 
 __all__ = [
     "METRICS_PATH",
-    "OperationMetrics",
+    "record_execution",
     "metrics_app",
     "metrics_endpoint",
     "operation_label",
@@ -155,23 +153,18 @@ def _result_of(errors: list[Any] | None) -> str:
     return "invalid_document" if code is None else str(code)
 
 
-class OperationMetrics(SchemaExtension):
-    """Counts and times queries and mutations. Registered before ErrorPresenter,
-    so it sees the errors as the client does. Subscriptions are left out: their
-    duration is the client's choice."""
-
-    def on_operation(self) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        context = self.execution_context
-        if context.graphql_document is not None:
-            try:
-                if context.operation_type == OperationType.SUBSCRIPTION:
-                    return
-            except RuntimeError:  # the operation name matches no operation
-                pass
-        errors = getattr(context.result, "errors", None)
-        record_operation(context.operation_name, _result_of(errors), time.perf_counter() - started)
+def record_execution(context: Any, seconds: float) -> None:
+    """Counts and times a query or mutation (`context`: strawberry's execution
+    context), with its errors as the client sees them. Subscriptions are left
+    out: their duration is the client's choice."""
+    if context.graphql_document is not None:
+        try:
+            if context.operation_type == OperationType.SUBSCRIPTION:
+                return
+        except RuntimeError:  # the operation name matches no operation
+            pass
+    errors = getattr(context.result, "errors", None)
+    record_operation(context.operation_name, _result_of(errors), seconds)
 
 
 # The database at scrape time.

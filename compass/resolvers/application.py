@@ -7,11 +7,11 @@ import strawberry
 
 from compass.domain.application.service import ApplicationLabels, ApplicationService
 from compass.domain.label.filter import parse_label_filter
-from compass.domain.pagination import DEFAULT_PAGE_SIZE, PageRequest
+from compass.domain.pagination import DEFAULT_PAGE_SIZE, Page, PageRequest
 from compass.resolvers.context import Context
 from compass.resolvers.convert import application_to_type, page_of
 from compass.resolvers.inputs import register_application_command, update_application_command
-from compass.resolvers.loaders import selects_total_count
+from compass.resolvers.selection import selected_names, selects_total_count
 from compass.schema.application import (
     Application,
     ApplicationPage,
@@ -23,6 +23,12 @@ from compass.schema.scalars import Any, PageCursor
 
 Info = strawberry.Info[Context, None]
 AppID = Annotated[strawberry.ID, strawberry.argument(name="applicationID")]
+
+
+async def _page_of_applications(info: Info, page: Page[object]) -> ApplicationPage:
+    ids = [row.id for row in page.items]
+    await info.context.loaders.read_with_applications(ids, selected_names(info, "data"))
+    return page_of(ApplicationPage, page, application_to_type)
 
 
 @strawberry.type
@@ -41,7 +47,7 @@ class ApplicationQuery:
         page = await info.context.run(
             ApplicationService, lambda service: service.list(conditions, request, audience)
         )
-        return page_of(ApplicationPage, page, application_to_type)
+        return await _page_of_applications(info, page)
 
     @strawberry.field
     async def application(self, info: Info, id: strawberry.ID) -> Application | None:
@@ -62,7 +68,7 @@ class ApplicationQuery:
         page = await info.context.run(
             ApplicationService, lambda service: service.for_runtime(runtime_id, request, audience)
         )
-        return page_of(ApplicationPage, page, application_to_type)
+        return await _page_of_applications(info, page)
 
 
 @strawberry.type

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
 
+from compass.domain.audience import Audience
 from compass.domain.bundle.model import (
     APIDefinitionRow,
     BundleRow,
@@ -59,6 +60,18 @@ __all__ = ["BundleLoaders", "bundle_instance_auth_service", "instance_auth_conve
 PageKey = tuple[str, str | None, PageRequest]
 
 _FETCH_OWNERS = {"api": APIDefinitionRow, "event": EventDefinitionRow, "document": DocumentRow}
+# The paged contents of a bundle, by the field that asks for them.
+CONTENTS: dict[str, type] = {
+    "apiDefinitions": APIDefinitionRow,
+    "eventDefinitions": EventDefinitionRow,
+    "documents": DocumentRow,
+}
+INSTANCE_AUTHS = "instanceAuths"
+_PAGE_OF: dict[type, tuple[type, Callable[[Any], Any]]] = {
+    APIDefinitionRow: (APIDefinitionPage, api_definition_to_type),
+    EventDefinitionRow: (EventDefinitionPage, event_definition_to_type),
+    DocumentRow: (DocumentPage, document_to_type),
+}
 
 
 def bundle_instance_auth_service(context: Context) -> partial[BundleInstanceAuthService]:
@@ -86,6 +99,13 @@ class BundleLoaders:
             kind: DataLoader(self._fetch_requests(t)) for kind, t in _FETCH_OWNERS.items()
         }
         self._instance_auths = DataLoader(self._load_instance_auths)
+        # Contents read together with their bundles (see `bundles`): per row
+        # type, every row of each bundle loaded so far.
+        self._wanted: set[type] = set()
+        self._contents: dict[type, dict[str, list[Any]]] = {t: {} for t in CONTENTS.values()}
+        # Instance auths read with their bundles, and for whom they are converted.
+        self._auth_reader: tuple[Audience, InstanceAuthConverter] | None = None
+        self._auth_rows: dict[str, list[BundleInstanceAuthRow]] = {}
 
     @staticmethod
     def _repository(session: Any, tenant_id: str, row_type: type) -> Any:
@@ -104,6 +124,8 @@ class BundleLoaders:
                 repository = self._repository(session, tenant_id, row_type)
                 for group, parents in by_group.items():
                     found[group] = await repository.for_parents(sorted(parents), group)
+                if row_type is BundleRow:
+                    await self._load_contents(session, tenant_id, found[None])
             return [
                 page_of_rows(found[group].get(parent, []), request)
                 for parent, group, request in keys
@@ -153,29 +175,73 @@ class BundleLoaders:
         row = await self._singles[row_type].load(child_id)
         return row if row is not None and getattr(row, parent_column) == parent_id else None
 
-    async def bundles(self, application_id: str, first: Any, after: Any) -> BundlePage:
+    async def bundles(
+        self, application_id: str, first: Any, after: Any, contents: frozenset[str] = frozenset()
+    ) -> BundlePage:
+        """A page of the application's bundles. `contents` names the fields the
+        query asks of each bundle: those of CONTENTS are read in the same batch,
+        for every bundle at once, so that each bundle answers them at once
+        rather than through a loader of its own."""
+        self._wanted.update(CONTENTS[name] for name in contents if name in CONTENTS)
+        if INSTANCE_AUTHS in contents and self._auth_reader is None:
+            converter = await instance_auth_converter(self._context)
+            self._auth_reader = (await self._context.audience(), converter)
         page = await self._page(BundleRow, application_id, None, first, after)
         return page_of(BundlePage, page, bundle_to_type)
+
+    async def _load_contents(
+        self, session: Any, tenant_id: str, bundles: dict[str, list[Any]]
+    ) -> None:
+        bundle_ids = sorted(row.id for rows in bundles.values() for row in rows)
+        for row_type in sorted(self._wanted, key=lambda t: t.__tablename__):
+            found = await ContentRepository(session, tenant_id, row_type).for_parents(bundle_ids)
+            self._contents[row_type].update((i, found.get(i, [])) for i in bundle_ids)
+        if self._auth_reader is not None:
+            service = bundle_instance_auth_service(self._context)(session, tenant_id)
+            auths = await service.for_bundles(bundle_ids, self._auth_reader[0])
+            self._auth_rows.update((i, auths.get(i, [])) for i in bundle_ids)
 
     async def bundle(self, application_id: str, bundle_id: str) -> Bundle | None:
         row = await self._child(BundleRow, "app_id", application_id, bundle_id)
         return None if row is None else bundle_to_type(row)
 
-    async def api_definitions(
+    def api_definitions(
         self, bundle_id: str, group: Any, first: Any, after: Any
-    ) -> APIDefinitionPage:
-        page = await self._page(APIDefinitionRow, bundle_id, group, first, after)
-        return page_of(APIDefinitionPage, page, api_definition_to_type)
+    ) -> APIDefinitionPage | Awaitable[APIDefinitionPage]:
+        return self._content_page(
+            APIDefinitionRow, bundle_id, group, PageRequest.of(first, after)
+        )
 
-    async def event_definitions(
+    def event_definitions(
         self, bundle_id: str, group: Any, first: Any, after: Any
-    ) -> EventDefinitionPage:
-        page = await self._page(EventDefinitionRow, bundle_id, group, first, after)
-        return page_of(EventDefinitionPage, page, event_definition_to_type)
+    ) -> EventDefinitionPage | Awaitable[EventDefinitionPage]:
+        return self._content_page(
+            EventDefinitionRow, bundle_id, group, PageRequest.of(first, after)
+        )
 
-    async def documents(self, bundle_id: str, first: Any, after: Any) -> DocumentPage:
-        page = await self._page(DocumentRow, bundle_id, None, first, after)
-        return page_of(DocumentPage, page, document_to_type)
+    def documents(
+        self, bundle_id: str, first: Any, after: Any
+    ) -> DocumentPage | Awaitable[DocumentPage]:
+        return self._content_page(DocumentRow, bundle_id, None, PageRequest.of(first, after))
+
+    def _content_page(
+        self, row_type: type, bundle_id: str, group: str | None, request: PageRequest
+    ) -> Any:
+        """The page at once when the bundle's rows were read with it, else later."""
+        rows = self._contents[row_type].get(bundle_id)
+        if rows is None:
+            return self._content_page_later(row_type, bundle_id, group, request)
+        if group is not None:
+            rows = [row for row in rows if row.group_name == group]
+        page_type, convert = _PAGE_OF[row_type]
+        return page_of(page_type, page_of_rows(rows, request), convert)
+
+    async def _content_page_later(
+        self, row_type: type, bundle_id: str, group: str | None, request: PageRequest
+    ) -> Any:
+        page = await self._pages[row_type].load((bundle_id, group, request))
+        page_type, convert = _PAGE_OF[row_type]
+        return page_of(page_type, page, convert)
 
     async def api_definition(self, bundle_id: str, api_id: str) -> APIDefinition | None:
         row = await self._child(APIDefinitionRow, "bundle_id", bundle_id, api_id)
@@ -193,7 +259,16 @@ class BundleLoaders:
         row = await self._fetches[owner_kind].load(owner_id)
         return None if row is None else fetch_request_to_type(row)
 
-    async def instance_auths(self, bundle_id: str) -> list[BundleInstanceAuth]:
+    def instance_auths(
+        self, bundle_id: str
+    ) -> list[BundleInstanceAuth] | Awaitable[list[BundleInstanceAuth]]:
+        rows = self._auth_rows.get(bundle_id)
+        if rows is None or self._auth_reader is None:
+            return self._instance_auths_later(bundle_id)
+        convert = self._auth_reader[1]
+        return [convert(row) for row in rows]
+
+    async def _instance_auths_later(self, bundle_id: str) -> list[BundleInstanceAuth]:
         rows = await self._instance_auths.load(bundle_id)
         convert = await instance_auth_converter(self._context)
         return [convert(row) for row in rows]

@@ -12,12 +12,11 @@ import uuid
 from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from compass.errors import CompassError, InternalError, InvalidData
 from compass.logs import current_request_id
 
-__all__ = ["ErrorPresenter", "cut_message", "present_error"]
+__all__ = ["cut_message", "present_error", "present_errors"]
 
 log = logging.getLogger("compass.errors")
 
@@ -91,9 +90,7 @@ def present_error(error: GraphQLError) -> GraphQLError:
     )
 
 
-class ErrorPresenter(SchemaExtension):
-    def on_operation(self) -> Any:
-        yield
-        result = self.execution_context.result
-        if result is not None and getattr(result, "errors", None):
-            result.errors = [present_error(e) for e in result.errors]
+def present_errors(result: Any) -> None:
+    """`result`'s errors as clients get them (see `present_error`)."""
+    if result is not None and getattr(result, "errors", None):
+        result.errors = [present_error(e) for e in result.errors]

@@ -19,10 +19,12 @@ from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
+    GraphQLString,
     Undefined,
 )
 from graphql.execution.middleware import MiddlewareManager
@@ -43,6 +45,8 @@ class _Reader(NamedTuple):
     serialize: Any = None
     inner: _Plan | None = None
     item: _Reader | None = None
+    # String and ID give a str back unchanged: no call needed for one.
+    text: bool = False
 
 
 class _Leaf(NamedTuple):
@@ -163,7 +167,8 @@ class CompassExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if non_null:
             field_type = field_type.of_type
         if isinstance(field_type, (GraphQLScalarType, GraphQLEnumType)):
-            return _Reader(non_null, serialize=field_type.coerce_output_value)
+            text = field_type in (GraphQLString, GraphQLID)
+            return _Reader(non_null, serialize=field_type.coerce_output_value, text=text)
         if isinstance(field_type, GraphQLList):
             item = self._reader_of(field_type.of_type, field_details_list)
             return None if item is None or item.item is not None else _Reader(non_null, item=item)
@@ -195,6 +200,8 @@ def _read_leaves(plan: _Plan, source: Any) -> dict[str, Any] | None:
 
 
 def _read(reader: _Reader, value: Any) -> Any:
+    if reader.text and type(value) is str:
+        return value
     if value is None:
         return _UNREADABLE if reader.non_null else None
     if isinstance(value, Exception):

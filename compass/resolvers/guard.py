@@ -5,6 +5,7 @@ unit of work (commit once on success, else roll back)."""
 from __future__ import annotations
 
 import inspect
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,10 @@ from compass.domain.label.service import LabelService, refuse_implicit_definitio
 from compass.domain.ownership import ObjectType, owning_application, owning_runtime
 from compass.domain.runtime.service import SEEN_REFRESH, RuntimeService
 from compass.errors import InsufficientScopes, NotFound, Unauthorized
+from compass.metrics import record_execution
 from compass.notifications.outbox import PENDING_FLAG
+from compass.resolvers.errors import present_errors
+from compass.resolvers.limits import check_arguments
 from compass.resolvers.live_changes import ApplicationChanges
 
 __all__ = ["OperationGuard", "authorize"]
@@ -52,14 +56,33 @@ async def _await(value: Any) -> Any:
 
 
 class OperationGuard(SchemaExtension):
+    """The one extension around operations and fields (one layer, as each
+    costs a call on every field): arguments checked, root fields guarded,
+    running resolvers reported to the context, whose session must outlive
+    them all; when the operation ends, the session closed, the errors
+    presented as clients get them and the operation counted and timed."""
+
+    def __init__(self, *, max_json_depth: int) -> None:
+        self.max_json_depth = max_json_depth
+
     async def on_operation(self) -> Any:
+        started = time.perf_counter()
         yield
-        await self.execution_context.context.close()
+        context = self.execution_context
+        await context.context.close()
+        present_errors(context.result)
+        record_execution(context, time.perf_counter() - started)
 
     def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
-        if info.parent_type.name not in _ROOTS:
-            return _next(root, info, *args, **kwargs)
-        return self._guarded(_next, root, info, args, kwargs)
+        if kwargs:
+            check_arguments(info.field_name, kwargs, self.max_json_depth)
+        if info.parent_type.name in _ROOTS:
+            result = self._guarded(_next, root, info, args, kwargs)
+        else:
+            result = _next(root, info, *args, **kwargs)
+        if inspect.isawaitable(result) and hasattr(info.context, "track"):
+            return info.context.track(result)
+        return result
 
     async def _guarded(
         self, _next: Any, root: Any, info: Any, args: tuple[Any, ...], kwargs: dict[str, Any]

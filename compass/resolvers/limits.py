@@ -1,22 +1,17 @@
 """Checks at the edge that hold for every argument of every field: strings
 without NUL or lone surrogates, finite numbers, JSON values nested within the
-limit. One walk over the coerced arguments, so literals and variables alike.
-It also reports each running resolver to the context, whose session must
-outlive them all."""
+limit. One walk over the coerced arguments, so literals and variables alike."""
 
 from __future__ import annotations
 
-import inspect
 import math
 from enum import Enum
 from typing import Any
 
-from strawberry.extensions import SchemaExtension
-
 from compass.domain.limits import check_text
 from compass.errors import InvalidData
 
-__all__ = ["InputGuard"]
+__all__ = ["check_arguments"]
 
 
 def _children(item: Any) -> tuple[list[Any], bool] | None:
@@ -49,16 +44,3 @@ def check_arguments(field: str, arguments: dict[str, Any], max_depth: int) -> No
                     f"{max_depth} levels (max_json_depth)"
                 )
             pending.extend((child, depth) for child in children)
-
-
-class InputGuard(SchemaExtension):
-    def __init__(self, *, max_json_depth: int) -> None:
-        self.max_json_depth = max_json_depth
-
-    def resolve(self, _next: Any, root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            check_arguments(info.field_name, kwargs, self.max_json_depth)
-        result = _next(root, info, *args, **kwargs)
-        if inspect.isawaitable(result) and hasattr(info.context, "track"):
-            return info.context.track(result)
-        return result

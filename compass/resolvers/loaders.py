@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from graphql import FieldNode, FragmentSpreadNode, SelectionSetNode
 from strawberry.dataloader import DataLoader
 
 from compass.auth.scopes import WEBHOOK_CREDENTIALS_SCOPE
@@ -18,39 +17,14 @@ from compass.resolvers.convert import webhook_to_type
 from compass.resolvers.provisioner_loaders import ProvisionerLoaders
 from compass.resolvers.webhook_loaders import WebhookLoaders
 from compass.schema.application import Webhook
+from compass.schema.eventing import ApplicationEventingConfiguration
 
 if TYPE_CHECKING:
     from compass.resolvers.context import Context
 
-__all__ = ["Loaders", "selects_total_count"]
+__all__ = ["Loaders"]
 
 WEBHOOK_SECRETS_SCOPE = WEBHOOK_CREDENTIALS_SCOPE
-
-
-def selects_total_count(info: Any) -> bool:
-    """Whether the query asks for `totalCount` of the field being resolved
-    (through fragments too): counting every match is done only when it does.
-    Walks graphql-core's nodes: strawberry's `selected_fields` converts the
-    whole sub-tree, directives and all, which costs more than the count."""
-    raw = info._raw_info
-    return any(
-        _asks_total_count(node.selection_set, raw.fragments)
-        for node in raw.field_nodes
-        if node.selection_set is not None
-    )
-
-
-def _asks_total_count(selection_set: SelectionSetNode, fragments: dict[str, Any]) -> bool:
-    for selection in selection_set.selections:
-        if isinstance(selection, FieldNode):
-            if selection.name.value == "totalCount":
-                return True
-            continue
-        if isinstance(selection, FragmentSpreadNode):
-            selection = fragments.get(selection.name.value)
-        if selection is not None and _asks_total_count(selection.selection_set, fragments):
-            return True
-    return False
 
 
 def _pick(labels: dict[str, Any], key: str | None) -> dict[str, Any]:
@@ -68,6 +42,9 @@ class Loaders(BundleLoaders, AuthLoaders, ProvisionerLoaders, WebhookLoaders):
         self._labels = {kind: DataLoader(self._labels_of(kind)) for kind in ObjectKind}
         self._webhooks = DataLoader(self._load_webhooks)
         self._event_urls = DataLoader(self._load_event_urls)
+        # Read for a whole page of applications by `read_with_applications`.
+        self._application_labels: dict[str, dict[str, Any]] = {}
+        self._application_urls: dict[str, str] = {}
 
     def _labels_of(
         self, kind: ObjectKind
@@ -94,8 +71,40 @@ class Loaders(BundleLoaders, AuthLoaders, ProvisionerLoaders, WebhookLoaders):
             found = await EventingService(session, tenant_id).application_urls(ids)
         return [found.get(i, "") for i in ids]
 
-    async def application_labels(self, object_id: str, key: str | None) -> dict[str, Any]:
-        return _pick(await self._labels[ObjectKind.APPLICATION].load(object_id), key)
+    async def read_with_applications(self, ids: list[str], fields: frozenset[str]) -> None:
+        """Reads what the query asks of every application of a page (`fields`)
+        with the page, one statement each: each application then answers at
+        once instead of through a loader of its own."""
+        if "labels" in fields:
+            found = await self._labels_of(ObjectKind.APPLICATION)(ids)
+            self._application_labels.update(zip(ids, found, strict=True))
+        if "eventingConfiguration" in fields:
+            self._application_urls.update(zip(ids, await self._load_event_urls(ids), strict=True))
+
+    def application_labels(
+        self, object_id: str, key: str | None
+    ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
+        labels = self._application_labels.get(object_id)
+        if labels is None:
+            return self._labels_later(ObjectKind.APPLICATION, object_id, key)
+        return _pick(labels, key)
+
+    async def _labels_later(self, kind: ObjectKind, object_id: str, key: str | None) -> dict:
+        return _pick(await self._labels[kind].load(object_id), key)
+
+    def application_eventing(
+        self, application_id: str
+    ) -> ApplicationEventingConfiguration | Awaitable[ApplicationEventingConfiguration]:
+        url = self._application_urls.get(application_id)
+        if url is None:
+            return self._application_eventing_later(application_id)
+        return ApplicationEventingConfiguration(default_url=url)
+
+    async def _application_eventing_later(
+        self, application_id: str
+    ) -> ApplicationEventingConfiguration:
+        url = await self._event_urls.load(application_id)
+        return ApplicationEventingConfiguration(default_url=url)
 
     async def runtime_labels(self, object_id: str, key: str | None) -> dict[str, Any]:
         return _pick(await self._labels[ObjectKind.RUNTIME].load(object_id), key)
@@ -105,9 +114,6 @@ class Loaders(BundleLoaders, AuthLoaders, ProvisionerLoaders, WebhookLoaders):
 
     async def application_webhooks(self, application_id: str) -> list[Webhook]:
         return await self._webhooks.load(application_id)
-
-    async def application_event_url(self, application_id: str) -> str:
-        return await self._event_urls.load(application_id)
 
     async def runtime_event_url(self, runtime_id: str) -> str:
         return runtime_event_url(await self._labels[ObjectKind.RUNTIME].load(runtime_id))

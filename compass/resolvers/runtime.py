@@ -11,7 +11,7 @@ from compass.domain.runtime.service import RuntimeLabels, RuntimeService
 from compass.resolvers.context import Context
 from compass.resolvers.convert import page_of, runtime_to_type
 from compass.resolvers.inputs import runtime_command
-from compass.resolvers.loaders import selects_total_count
+from compass.resolvers.selection import selects_total_count
 from compass.schema.common import Label, LabelFilter
 from compass.schema.runtime import Runtime, RuntimeInput, RuntimePage
 from compass.schema.scalars import Any, PageCursor

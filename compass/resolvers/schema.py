@@ -23,7 +23,6 @@ from strawberry.tools import merge_types
 
 from compass.config import Settings
 from compass.errors import CompassError
-from compass.metrics import OperationMetrics
 from compass.resolvers.application import ApplicationMutation, ApplicationQuery
 from compass.resolvers.application_template import (
     ApplicationTemplateMutation,
@@ -33,7 +32,6 @@ from compass.resolvers.bundle import BundleMutation
 from compass.resolvers.bundle_instance_auth import BundleInstanceAuthMutation
 from compass.resolvers.connector import ConnectorMutation, ConnectorQuery
 from compass.resolvers.document_errors import with_document_error_codes
-from compass.resolvers.errors import ErrorPresenter
 from compass.resolvers.eventing import EventingMutation
 from compass.resolvers.execution import CompassExecutionContext
 from compass.resolvers.guard import OperationGuard
@@ -42,7 +40,6 @@ from compass.resolvers.integration_system import (
     IntegrationSystemQuery,
 )
 from compass.resolvers.label import LabelDefinitionMutation, LabelDefinitionQuery
-from compass.resolvers.limits import InputGuard
 from compass.resolvers.normalize import drop_empty_argument_lists
 from compass.resolvers.provisioner import ProvisionerMutation, ProvisionerQuery
 from compass.resolvers.runtime import RuntimeMutation, RuntimeQuery
@@ -165,15 +162,12 @@ def build_schema(settings: Settings | None = None) -> CompassSchema:
         subscription=Subscription,
         extensions=[
             # Factories: an extension instance lives for one request.
-            OperationMetrics,  # first: it ends last and sees the presented errors
             partial(MaxTokensLimiter, max_token_count=_limit(settings, "max_query_tokens")),
             partial(AddValidationRules, _limit_rules(settings)),
             # After the limits: the caches use the token limit and the rules they set.
             partial(_DocumentCache, maxsize=DOCUMENT_CACHE_SIZE),
             partial(ValidationCache, maxsize=DOCUMENT_CACHE_SIZE),
-            ErrorPresenter,
-            partial(InputGuard, max_json_depth=_limit(settings, "max_json_depth")),
-            OperationGuard,
+            partial(OperationGuard, max_json_depth=_limit(settings, "max_json_depth")),
         ],
         # Part of the Compass contract though no operation takes it yet.
         types=[LabelInput],

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
+from compass.resolvers.selection import selected_names
 from compass.schema.auth import Auth, AuthInput
 from compass.schema.bundle import Bundle, BundleCreateInput, BundlePage
 from compass.schema.common import Pageable, PageInfo
@@ -77,11 +78,11 @@ class Application:
     status: ApplicationStatus
     health_check_url: str | None = strawberry.field(name="healthCheckURL")
 
+    # Not `async`, like eventingConfiguration: a page of applications may have
+    # read it already (the loader returns an awaitable otherwise).
     @strawberry.field(description="The application's labels, or only the one with `key`.")
-    async def labels(
-        self, info: strawberry.Info[Context, None], key: str | None = None
-    ) -> Labels | None:
-        return await info.context.loaders.application_labels(self.id, key)
+    def labels(self, info: strawberry.Info[Context, None], key: str | None = None) -> Labels | None:
+        return info.context.loaders.application_labels(self.id, key)
 
     @strawberry.field
     async def webhooks(self, info: strawberry.Info[Context, None]) -> list[Webhook] | None:
@@ -94,7 +95,8 @@ class Application:
         first: int | None = 200,
         after: PageCursor | None = None,
     ) -> BundlePage | None:
-        return await info.context.loaders.bundles(self.id, first, after)
+        contents = selected_names(info, "data")
+        return await info.context.loaders.bundles(self.id, first, after, contents)
 
     @strawberry.field
     async def bundle(
@@ -107,11 +109,10 @@ class Application:
         return await info.context.loaders.application_auths(self.id)
 
     @strawberry.field
-    async def eventing_configuration(
+    def eventing_configuration(
         self, info: strawberry.Info[Context, None]
     ) -> ApplicationEventingConfiguration | None:
-        url = await info.context.loaders.application_event_url(self.id)
-        return ApplicationEventingConfiguration(default_url=url)
+        return info.context.loaders.application_eventing(self.id)
 
 
 @strawberry.type

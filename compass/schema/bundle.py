@@ -306,39 +306,39 @@ class Bundle:
     @strawberry.field(
         description="The bundle's instance auths: a runtime sees its own, others all of them."
     )
-    async def instance_auths(
-        self, info: strawberry.Info[Context, None]
-    ) -> list[BundleInstanceAuth]:
-        return await info.context.loaders.instance_auths(self.id)
+    def instance_auths(self, info: strawberry.Info[Context, None]) -> list[BundleInstanceAuth]:
+        return info.context.loaders.instance_auths(self.id)
 
+    # Not `async`: a page read with its bundle is answered at once (the loader
+    # returns an awaitable otherwise).
     @strawberry.field
-    async def api_definitions(
+    def api_definitions(
         self,
         info: strawberry.Info[Context, None],
         group: str | None = None,
         first: int | None = 200,
         after: PageCursor | None = None,
     ) -> APIDefinitionPage | None:
-        return await info.context.loaders.api_definitions(self.id, group, first, after)
+        return info.context.loaders.api_definitions(self.id, group, first, after)
 
     @strawberry.field
-    async def event_definitions(
+    def event_definitions(
         self,
         info: strawberry.Info[Context, None],
         group: str | None = None,
         first: int | None = 200,
         after: PageCursor | None = None,
     ) -> EventDefinitionPage | None:
-        return await info.context.loaders.event_definitions(self.id, group, first, after)
+        return info.context.loaders.event_definitions(self.id, group, first, after)
 
     @strawberry.field
-    async def documents(
+    def documents(
         self,
         info: strawberry.Info[Context, None],
         first: int | None = 200,
         after: PageCursor | None = None,
     ) -> DocumentPage | None:
-        return await info.context.loaders.documents(self.id, first, after)
+        return info.context.loaders.documents(self.id, first, after)
 
     @strawberry.field
     async def api_definition(
