@@ -189,11 +189,13 @@ def _read_leaves(plan: _Plan, source: Any) -> dict[str, Any] | None:
     the general road (to raise or report exactly as it does)."""
     values: dict[str, Any] = {}
     try:
-        for leaf in plan.leaves:
-            value = _read(leaf.reader, getattr(source, leaf.attribute))
-            if value is _UNREADABLE:
-                return None
-            values[leaf.response_name] = value
+        for name, attribute, reader in plan.leaves:
+            value = getattr(source, attribute)
+            if not (reader.text and type(value) is str):  # most leaves: text as it is
+                value = _read(reader, value)
+                if value is _UNREADABLE:
+                    return None
+            values[name] = value
     except Exception:  # noqa: BLE001 - the general road reports it with its path
         return None
     return values
