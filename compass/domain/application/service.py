@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager, nullcontext
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,9 +88,8 @@ class ApplicationService:
         await self.applications.delete(row)
         return row
 
-    async def get(
-        self, application_id: str, audience: Audience = EVERYONE
-    ) -> ApplicationRow | None:
+    async def get(self, application_id: str, audience: Audience = EVERYONE) -> Any:
+        """The application as `audience` may see it, a read-only row; or None."""
         if audience.application_id not in (None, application_id):
             return None
         return await self.applications.get_visible(
