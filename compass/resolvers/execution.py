@@ -61,7 +61,6 @@ class _Plan(NamedTuple):
     """One selection of one object type: the scalar fields read directly, the
     rest as graphql-core would run them, and the order of the answer's keys."""
 
-    fields: Any  # the grouped field set the plan was made for (kept alive)
     leaves: tuple[_Leaf, ...]
     others: dict[str, Any]
     order: tuple[str, ...]
@@ -98,7 +97,8 @@ class CompassExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         if self.middleware_manager is not None:
             self.middleware_manager = _BasicFieldsBypass(self.middleware_manager)  # type: ignore[assignment]
-        self._plans: dict[int, _Plan | None] = {}
+        # By the id of a grouped field set, kept with it (so the id stays its own).
+        self._plans: dict[int, tuple[Any, _Plan | None]] = {}
         roots = (self.schema.query_type, self.schema.mutation_type, self.schema.subscription_type)
         self._roots = {root for root in roots if root is not None}
 
@@ -129,13 +129,11 @@ class CompassExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan | None:
         # graphql-core memoizes the field set of each sub-selection, so the items
         # of a list share one, and the plan is made once per request and selection.
-        key = id(grouped_field_set)
-        if key in self._plans:
-            plan = self._plans[key]
-            if plan is None or plan.fields is grouped_field_set:
-                return plan
+        known = self._plans.get(id(grouped_field_set))
+        if known is not None and known[0] is grouped_field_set:
+            return known[1]
         plan = self._make_plan(parent_type, grouped_field_set)
-        self._plans[key] = plan
+        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
 
     def _make_plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> _Plan | None:
@@ -150,7 +148,7 @@ class CompassExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 leaves.append(leaf)
         if not leaves:
             return None
-        return _Plan(grouped_field_set, tuple(leaves), others, tuple(grouped_field_set))
+        return _Plan(tuple(leaves), others, tuple(grouped_field_set))
 
     def _leaf_of(
         self, parent_type: GraphQLObjectType, response_name: str, field_details_list: Any

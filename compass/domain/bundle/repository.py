@@ -42,12 +42,8 @@ class _ChildRows(TenantRepository[Row]):
         result: dict[str, list[Any]] = defaultdict(list)
         if not parent_ids:
             return result
-        # Core columns of the table, not the model's attributes: the ORM's
-        # per-row work is most of the cost when pages hold thousands of rows.
         columns = self.row_type.__table__.c
-        statement = sa.select(*columns).where(
-            columns.tenant_id == self.tenant_id, columns[self.parent_column].in_(list(parent_ids))
-        )
+        statement = self._base_rows().where(columns[self.parent_column].in_(list(parent_ids)))
         if group is not None:
             statement = statement.where(columns.group_name == group)
         rows = await self.session.execute(statement.order_by(columns.created_at, columns.id))
