@@ -171,6 +171,9 @@ def serve(
     (GraphiQL, tokens) and the mutual-TLS listener (certificate holders)."""
     settings = _settings(**locals())
     _check_ca_pair(settings)
+    import gc
+
+    gc.disable()  # on again in compass.server.freeze_startup_heap, once the server is built
     from compass import migrate
     from compass.logs import configure_logging
     from compass.server import serve as run_server

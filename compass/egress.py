@@ -68,7 +68,14 @@ class EgressPolicy:
 class PolicyTransport(httpx.AsyncBaseTransport):
     def __init__(self, policy: EgressPolicy, inner: httpx.AsyncBaseTransport | None = None) -> None:
         self._policy = policy
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._inner = inner
+
+    def _network(self) -> httpx.AsyncBaseTransport:
+        # Made at the first request: building it loads the TLS trust store and
+        # httpcore, which start-up need not wait for.
+        if self._inner is None:
+            self._inner = httpx.AsyncHTTPTransport()
+        return self._inner
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -87,10 +94,11 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                 stream=request.stream,
                 extensions={**request.extensions, "sni_hostname": url.host},
             )
-        return await self._inner.handle_async_request(request)
+        return await self._network().handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._inner.aclose()
+        if self._inner is not None:
+            await self._inner.aclose()
 
 
 def create_http_client(

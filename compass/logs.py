@@ -20,7 +20,6 @@ import re
 import uuid
 from typing import IO, Any
 
-import structlog
 from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
 from starlette.middleware import Middleware
 
@@ -107,6 +106,8 @@ def _add_request_id(_logger: Any, _method: str, event: dict[str, Any]) -> dict[s
 
 
 def _json_formatter() -> logging.Formatter:
+    import structlog  # here: it loads rich and pygments, which text logs never need
+
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),

@@ -6,11 +6,20 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field
+from pydantic import ConfigDict
+from sqlmodel import Field, SQLModel
 
 from compass.db import JSONText, UTCDateTime, utcnow
 
 ID_LENGTH = 36
+
+
+class TableModel(SQLModel):
+    """The base of every table. Rows are built from the database or from
+    checked inputs, not validated by pydantic, so each table's validator is
+    built when first asked for rather than for every table at import."""
+
+    model_config = ConfigDict(defer_build=True)  # type: ignore[assignment]
 
 
 def new_id() -> str:

@@ -4,10 +4,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.db import JSONText, UTCDateTime
 from compass.domain.columns import (
+    TableModel,
     id_field,
     parent_field,
     tenant_field,
@@ -16,7 +17,7 @@ from compass.domain.columns import (
 )
 
 
-class OutboxRow(SQLModel, table=True):
+class OutboxRow(TableModel, table=True):
     """A side effect to run after the transaction that wrote it commits.
 
     Workers claim a row by moving `available_at` forward in one conditional
@@ -35,7 +36,7 @@ class OutboxRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class WebhookDeliveryRow(SQLModel, table=True):
+class WebhookDeliveryRow(TableModel, table=True):
     """One event for one webhook, delivered at least once until `deliver_until`.
 
     The event body is kept as sent, so every attempt (and a retry asked for
@@ -62,7 +63,7 @@ class WebhookDeliveryRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class WebhookAttemptRow(SQLModel, table=True):
+class WebhookAttemptRow(TableModel, table=True):
     __tablename__ = "webhook_delivery_attempts"
     __table_args__ = (sa.Index("ix_webhook_delivery_attempts_delivery", "delivery_id", "at"),)
 

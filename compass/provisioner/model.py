@@ -6,17 +6,24 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.db import UTCDateTime
-from compass.domain.columns import id_field, json_field, tenant_field, text_field, timestamp_field
+from compass.domain.columns import (
+    TableModel,
+    id_field,
+    json_field,
+    tenant_field,
+    text_field,
+    timestamp_field,
+)
 
 __all__ = ["ACTIVE_STATES", "OperationRow", "ProvisionedRuntimeRow"]
 
 ACTIVE_STATES = ("Pending", "InProgress")
 
 
-class ProvisionedRuntimeRow(SQLModel, table=True):
+class ProvisionedRuntimeRow(TableModel, table=True):
     """A runtime the provisioner created, with what it was created from.
 
     `supervised` says that a local agent should run for it; `supervisor` and
@@ -43,7 +50,7 @@ class ProvisionedRuntimeRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class OperationRow(SQLModel, table=True):
+class OperationRow(TableModel, table=True):
     """One asynchronous operation on a runtime: a small state machine.
 
     `step` names the next thing to do (machine-readable); `message` says to

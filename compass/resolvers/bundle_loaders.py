@@ -208,9 +208,7 @@ class BundleLoaders:
     def api_definitions(
         self, bundle_id: str, group: Any, first: Any, after: Any
     ) -> APIDefinitionPage | Awaitable[APIDefinitionPage]:
-        return self._content_page(
-            APIDefinitionRow, bundle_id, group, PageRequest.of(first, after)
-        )
+        return self._content_page(APIDefinitionRow, bundle_id, group, PageRequest.of(first, after))
 
     def event_definitions(
         self, bundle_id: str, group: Any, first: Any, after: Any

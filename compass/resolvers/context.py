@@ -71,9 +71,7 @@ class Context:
             session = self._session
             await session.commit()
             if session.bind.dialect.name == "postgresql":
-                await session.connection(
-                    execution_options={"isolation_level": "REPEATABLE READ"}
-                )
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             else:
                 await _begin_on_driver(session)
 

@@ -4,9 +4,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.domain.columns import (
+    TableModel,
     id_field,
     parent_field,
     tenant_field,
@@ -16,7 +17,7 @@ from compass.domain.columns import (
 from compass.pki.secret_box import sealed_json_field
 
 
-class ApplicationRow(SQLModel, table=True):
+class ApplicationRow(TableModel, table=True):
     __tablename__ = "applications"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "name", name="uq_applications_tenant_name"),
@@ -37,7 +38,7 @@ class ApplicationRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class WebhookRow(SQLModel, table=True):
+class WebhookRow(TableModel, table=True):
     __tablename__ = "webhooks"
     __table_args__ = (sa.Index("ix_webhooks_application", "application_id"),)
 

@@ -4,14 +4,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.db import JSONText
-from compass.domain.columns import id_field, text_field, timestamp_field
+from compass.domain.columns import TableModel, id_field, text_field, timestamp_field
 from compass.domain.integration_system.model import creator_tenant_field
 
 
-class ApplicationTemplateRow(SQLModel, table=True):
+class ApplicationTemplateRow(TableModel, table=True):
     """Templates are global (access level GLOBAL): every tenant may use them; only
     the creating tenant's administrators (or those of every tenant) change them."""
 

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.domain.columns import (
+    TableModel,
     id_field,
     json_field,
     parent_field,
@@ -20,7 +21,7 @@ from compass.domain.columns import (
 from compass.pki.secret_box import sealed_json_field
 
 
-class BundleRow(SQLModel, table=True):
+class BundleRow(TableModel, table=True):
     __tablename__ = "bundles"
     __table_args__ = (sa.Index("ix_bundles_app", "app_id", "created_at", "id"),)
 
@@ -34,7 +35,7 @@ class BundleRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class _DefinitionFields(SQLModel):
+class _DefinitionFields(TableModel):
     """What API and event definitions share: a group, a spec and a version.
     Typed with `sa_type` so that each table gets columns of its own."""
 
@@ -73,7 +74,7 @@ class EventDefinitionRow(_DefinitionFields, table=True):
     created_at: datetime = timestamp_field()
 
 
-class DocumentRow(SQLModel, table=True):
+class DocumentRow(TableModel, table=True):
     __tablename__ = "documents"
     __table_args__ = (sa.Index("ix_documents_bundle", "bundle_id", "created_at", "id"),)
 
@@ -89,7 +90,7 @@ class DocumentRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class FetchRequestRow(SQLModel, table=True):
+class FetchRequestRow(TableModel, table=True):
     """Where a spec or document is downloaded from, and how that went. Exactly
     one owner column is set; the owner's deletion removes the request."""
 

@@ -1,12 +1,11 @@
-"""Specification documents: which formats a type accepts, and whether the data parses."""
+"""Specification documents: which formats a type accepts, and whether the data parses.
+
+The YAML and XML parsers are loaded with the first document of their format."""
 
 from __future__ import annotations
 
 import json
-
-import yaml
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
+from typing import Any
 
 from compass.domain.limits import Limits, json_depth
 from compass.errors import InvalidData
@@ -37,29 +36,44 @@ def check_format(owner: str, spec_type: str, spec_format: str) -> None:
         )
 
 
+def _parsed(spec_format: str, data: str) -> Any:
+    """The document (None for XML, which is only checked, and unknown formats);
+    ValueError when it does not parse."""
+    if spec_format == "JSON":
+        return json.loads(data)
+    if spec_format == "YAML":
+        import yaml
+
+        try:
+            return yaml.safe_load(data)
+        except yaml.YAMLError as error:
+            raise ValueError(str(error)) from error
+    if spec_format == "XML":
+        from defusedxml import ElementTree
+        from defusedxml.common import DefusedXmlException
+
+        try:
+            ElementTree.fromstring(data)
+        except (ElementTree.ParseError, DefusedXmlException) as error:
+            raise ValueError(str(error)) from error
+    return None
+
+
 def parse_problem(spec_format: str, data: str, max_depth: int = DEFAULT_DEPTH) -> str | None:
     """Why `data` is not a document of `spec_format`, or None when it is one;
     a JSON or YAML document may nest at most `max_depth` levels."""
     too_deep = f"it is nested deeper than the limit of {max_depth} levels (max_json_depth)"
     try:
-        if spec_format == "JSON":
-            parsed = json.loads(data)
-        elif spec_format == "YAML":
-            parsed = yaml.safe_load(data)
-            if not isinstance(parsed, (dict, list)):
-                return "the YAML document is not a mapping or a list"
-        elif spec_format == "XML":
-            ElementTree.fromstring(data)
-            return None
-        else:
-            return None
+        parsed = _parsed(spec_format, data)
     except RecursionError:
         return too_deep
-    except (ValueError, yaml.YAMLError, ElementTree.ParseError, DefusedXmlException) as error:
+    except ValueError as error:
         return f"it is not valid {spec_format}: {str(error).splitlines()[0]}"
-    if json_depth(parsed, max_depth) > max_depth:
-        return too_deep
-    return None
+    if spec_format == "YAML" and not isinstance(parsed, (dict, list)):
+        return "the YAML document is not a mapping or a list"
+    if parsed is None or json_depth(parsed, max_depth) <= max_depth:
+        return None
+    return too_deep
 
 
 def check_spec_size(owner: str, data: str, limit: int) -> None:

@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.domain.columns import (
+    TableModel,
     id_field,
     json_field,
     parent_field,
@@ -20,7 +21,7 @@ from compass.domain.columns import (
 __all__ = ["BundleInstanceAuthRow"]
 
 
-class BundleInstanceAuthRow(SQLModel, table=True):
+class BundleInstanceAuthRow(TableModel, table=True):
     """`auth` holds the credentials sealed by the secret box, never plain JSON.
     Deleting the bundle, the runtime or the runtime context deletes the row."""
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from jsonschema import exceptions as jsonschema_errors
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from compass.db import utcnow
@@ -28,7 +27,7 @@ from compass.domain.bundle.repository import BundleRepository
 from compass.domain.bundle_instance_auth.commands import RequestInstanceAuth, SetInstanceAuth
 from compass.domain.bundle_instance_auth.model import BundleInstanceAuthRow
 from compass.domain.bundle_instance_auth.repository import BundleInstanceAuthRepository
-from compass.domain.label.json_schema import schema_validator
+from compass.domain.label.json_schema import best_error
 from compass.domain.runtime.repository import RuntimeRepository
 from compass.domain.runtime_context.repository import RuntimeContextRepository
 from compass.errors import InvalidData, InvalidOperation, NotFound
@@ -62,7 +61,7 @@ def input_params_violation(schema: Any, params: Any) -> str | None:
         return None
     if params is None:
         return "the bundle defines instanceAuthRequestInputSchema, so inputParams are required"
-    error = jsonschema_errors.best_match(schema_validator(schema).iter_errors(params))
+    error = best_error(schema, params)
     if error is None:
         return None
     where = "/".join(str(part) for part in error.absolute_path)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from compass.domain.columns import parent_field, tenant_field
+from compass.domain.columns import TableModel, parent_field, tenant_field
 
 
-class DefaultEventingRow(SQLModel, table=True):
+class DefaultEventingRow(TableModel, table=True):
     """The runtime whose event gateway an application publishes to by choice."""
 
     __tablename__ = "default_eventing"

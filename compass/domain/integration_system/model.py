@@ -4,9 +4,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from compass.domain.columns import ID_LENGTH, id_field, text_field, timestamp_field
+from compass.domain.columns import ID_LENGTH, TableModel, id_field, text_field, timestamp_field
 
 
 def creator_tenant_field() -> Any:
@@ -16,7 +16,7 @@ def creator_tenant_field() -> Any:
     return text_field(ID_LENGTH)
 
 
-class IntegrationSystemRow(SQLModel, table=True):
+class IntegrationSystemRow(TableModel, table=True):
     """Integration systems act for many tenants, so they belong to none; they
     act only in the tenants that granted them (see IntegrationSystemTenantRow)."""
 
@@ -30,7 +30,7 @@ class IntegrationSystemRow(SQLModel, table=True):
     created_by_tenant_id: str | None = creator_tenant_field()
 
 
-class IntegrationSystemTenantRow(SQLModel, table=True):
+class IntegrationSystemTenantRow(TableModel, table=True):
     """A tenant in which an integration system may act, granted by the tenant's
     administrator who registered it. Applications of a tenant that name the
     system grant that tenant too, for as long as they name it (read from the

@@ -9,6 +9,8 @@ schemas): checked when saved, evaluated without any I/O and in bounded time.
   in the value. jsonschema itself still joins `patternProperties` on Python's
   backtracking engine for `additionalProperties`, so a pattern with nested
   unbounded quantifiers (`^(a+)+$`) or a back reference is refused as well.
+
+jsonschema and referencing are loaded with the first schema, not at start-up.
 """
 
 from __future__ import annotations
@@ -20,15 +22,11 @@ from functools import lru_cache
 from typing import Any
 
 import re2
-from jsonschema import exceptions as jsonschema_errors
-from jsonschema import validators
-from referencing import Registry
-from referencing.exceptions import NoSuchResource, Unresolvable
 
 from compass.domain.limits import Limits, json_depth
 from compass.errors import InvalidData
 
-__all__ = ["check_json_schema", "schema_validator", "violation"]
+__all__ = ["best_error", "check_json_schema", "schema_validator", "violation"]
 
 _REF_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
 _REPEATS = (
@@ -41,10 +39,16 @@ _PROBES = (None, {}, [], "", 0)
 
 
 def _retrieve_nothing(uri: str) -> Any:
+    from referencing.exceptions import NoSuchResource
+
     raise NoSuchResource(ref=uri)
 
 
-_REGISTRY: Registry = Registry(retrieve=_retrieve_nothing)  # type: ignore[call-arg]
+@lru_cache(maxsize=1)
+def _registry() -> Any:
+    from referencing import Registry
+
+    return Registry(retrieve=_retrieve_nothing)  # type: ignore[call-arg]
 
 
 @lru_cache(maxsize=1024)
@@ -55,7 +59,9 @@ def _linear(pattern: str) -> Any:
 def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
     """`pattern` on RE2, whose time is linear in the value whatever the pattern."""
     if validator.is_type(instance, "string") and not _linear(pattern).search(instance):
-        yield jsonschema_errors.ValidationError(f"{instance!r} does not match {pattern!r}")
+        from jsonschema.exceptions import ValidationError
+
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def _pattern_properties(
@@ -71,16 +77,25 @@ def _pattern_properties(
 
 @lru_cache(maxsize=8)
 def _linear_validator(base: type) -> Any:
-    return validators.extend(
-        base, {"pattern": _pattern, "patternProperties": _pattern_properties}
-    )
+    from jsonschema import validators
+
+    return validators.extend(base, {"pattern": _pattern, "patternProperties": _pattern_properties})
 
 
 def schema_validator(schema: Any) -> Any:
     """A validator of `schema` that resolves `$ref` only inside the schema and
     matches patterns on RE2."""
+    from jsonschema import validators
+
     validator = _linear_validator(validators.validator_for(schema))
-    return validator(schema, registry=_REGISTRY)
+    return validator(schema, registry=_registry())
+
+
+def best_error(schema: Any, value: Any) -> Any:
+    """jsonschema's most relevant error of `value` against `schema`, or None."""
+    from jsonschema.exceptions import best_match
+
+    return best_match(schema_validator(schema).iter_errors(value))
 
 
 def _walk(schema: Any) -> Iterator[tuple[str, Any]]:
@@ -159,9 +174,13 @@ def check_json_schema(
             f"{field} is nested deeper than the limit of {max_depth} levels (max_json_depth)"
         )
     _check_keywords(schema, field)
+    from jsonschema import validators
+    from jsonschema.exceptions import SchemaError
+    from referencing.exceptions import Unresolvable
+
     try:
         validators.validator_for(schema).check_schema(schema)
-    except jsonschema_errors.SchemaError as error:
+    except SchemaError as error:
         raise InvalidData(f"{field} is not a valid JSON Schema: {error.message}") from error
     validator = schema_validator(schema)
     for probe in _PROBES:
@@ -184,8 +203,10 @@ def violation(schema: Any, value: Any) -> str | None:
     ]
     if any(problems):
         return next(p for p in problems if p)
+    from referencing.exceptions import Unresolvable
+
     try:
-        error = jsonschema_errors.best_match(schema_validator(schema).iter_errors(value))
+        error = best_error(schema, value)
     except RecursionError:
         return "the label definition's schema refers to itself without end"
     except Unresolvable as error:

@@ -3,13 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.db import JSONText
-from compass.domain.columns import id_field, json_field, parent_field, tenant_field
+from compass.domain.columns import TableModel, id_field, json_field, parent_field, tenant_field
 
 
-class LabelRow(SQLModel, table=True):
+class LabelRow(TableModel, table=True):
     """A label belongs to exactly one object; one nullable foreign key per
     object kind lets the database cascade deletes."""
 
@@ -37,7 +37,7 @@ class LabelRow(SQLModel, table=True):
     runtime_context_id: str | None = parent_field("runtime_contexts", nullable=True)
 
 
-class LabelDefinitionRow(SQLModel, table=True):
+class LabelDefinitionRow(TableModel, table=True):
     __tablename__ = "label_definitions"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "key", name="uq_label_definitions_tenant_key"),

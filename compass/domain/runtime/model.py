@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.db import UTCDateTime
-from compass.domain.columns import id_field, tenant_field, text_field, timestamp_field
+from compass.domain.columns import TableModel, id_field, tenant_field, text_field, timestamp_field
 
 
-class RuntimeRow(SQLModel, table=True):
+class RuntimeRow(TableModel, table=True):
     __tablename__ = "runtimes"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "name", name="uq_runtimes_tenant_name"),

@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from compass.domain.columns import id_field, parent_field, tenant_field, timestamp_field
+from compass.domain.columns import TableModel, id_field, parent_field, tenant_field, timestamp_field
 
 
-class RuntimeContextRow(SQLModel, table=True):
+class RuntimeContextRow(TableModel, table=True):
     __tablename__ = "runtime_contexts"
     __table_args__ = (
         sa.Index("ix_runtime_contexts_page", "tenant_id", "created_at", "id"),

@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from compass.domain.columns import ID_LENGTH, id_field, tenant_field, timestamp_field
+from compass.domain.columns import ID_LENGTH, TableModel, id_field, tenant_field, timestamp_field
 
 
-class ScenarioAssignmentRow(SQLModel, table=True):
+class ScenarioAssignmentRow(TableModel, table=True):
     """Automatic scenario assignment: runtimes whose label `selector_key`
     equals `selector_value` get `scenario`."""
 
@@ -26,7 +26,7 @@ class ScenarioAssignmentRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class ScenarioGrantRow(SQLModel, table=True):
+class ScenarioGrantRow(TableModel, table=True):
     """A scenario that an assignment (the tenant's one for `scenario`) added to a
     runtime's `scenarios` label, and will take away when its selector stops
     matching. A scenario the runtime had before, by hand, has no grant."""

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from compass.db import UTCDateTime
-from compass.domain.columns import id_field, parent_field, text_field, timestamp_field
+from compass.domain.columns import TableModel, id_field, parent_field, text_field, timestamp_field
 
 
-class SystemAuthRow(SQLModel, table=True):
+class SystemAuthRow(TableModel, table=True):
     __tablename__ = "system_auths"
     __table_args__ = (
         sa.Index("ix_system_auths_app", "app_id"),
@@ -35,7 +35,7 @@ class SystemAuthRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class OneTimeTokenRow(SQLModel, table=True):
+class OneTimeTokenRow(TableModel, table=True):
     """Tokens are stored as SHA-256 hashes; redeeming one is a single
     conditional UPDATE, so a token works once even under concurrent use."""
 
@@ -50,7 +50,7 @@ class OneTimeTokenRow(SQLModel, table=True):
     created_at: datetime = timestamp_field()
 
 
-class CertificateRow(SQLModel, table=True):
+class CertificateRow(TableModel, table=True):
     """Every client certificate issued, so that revocation reaches every replica."""
 
     __tablename__ = "certificates"

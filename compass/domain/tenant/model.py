@@ -3,12 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from compass.domain.columns import id_field, timestamp_field
+from compass.domain.columns import TableModel, id_field, timestamp_field
 
 
-class TenantRow(SQLModel, table=True):
+class TenantRow(TableModel, table=True):
     __tablename__ = "tenants"
 
     id: str = id_field()
