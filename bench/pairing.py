@@ -43,6 +43,7 @@ from bench.small_reads import (
     Rate,
     admin_token,
     count_statements,
+    floor_engine,
     on,
     print_ratios,
     run_floor,
@@ -214,7 +215,6 @@ def hash_secret(value: str) -> str:
 
 
 def floor_app(data_dir: Path, database_url: str | None) -> Any:
-    from sqlalchemy.ext.asyncio import create_async_engine
     from starlette.applications import Starlette
     from starlette.responses import Response
     from starlette.routing import Route
@@ -223,7 +223,7 @@ def floor_app(data_dir: Path, database_url: str | None) -> Any:
     from compass.pki.authority import certificate_serial
 
     settings = settings_for(data_dir, database_url)
-    engine = create_async_engine(settings.sqlalchemy_url())
+    engine = floor_engine(settings)
     authority = _FloorAuthority(data_dir)
     sql = _floor_sql()
 

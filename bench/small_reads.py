@@ -162,6 +162,19 @@ def settings_for(data_dir: Path, database_url: str | None) -> Any:
     return Settings(data_dir=data_dir, database_url=database_url)
 
 
+def floor_engine(settings: Any) -> Any:
+    """The floor's engine, with the connection pool `compass serve` has."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from compass.config import DATABASE_POOL_OVERFLOW
+
+    return create_async_engine(
+        settings.sqlalchemy_url(),
+        pool_size=settings.database_pool_size,
+        max_overflow=DATABASE_POOL_OVERFLOW,
+    )
+
+
 def admin_token(data_dir: Path) -> str:
     """An administrator JWT of the default tenant, signed with the server's key."""
     from compass.auth.scopes import ADMIN_SCOPES
@@ -338,7 +351,6 @@ def floor_app(data_dir: Path, database_url: str | None) -> Any:
     """Verify the bearer JWT, read the row with one SELECT, answer the same JSON."""
     import jwt
     import sqlalchemy as sa
-    from sqlalchemy.ext.asyncio import create_async_engine
     from starlette.applications import Starlette
     from starlette.responses import Response
     from starlette.routing import Route
@@ -348,7 +360,7 @@ def floor_app(data_dir: Path, database_url: str | None) -> Any:
 
     settings = settings_for(data_dir, database_url)
     public_key = load_or_create_signing_key(settings.jwt_key_path()).public_key()
-    engine = create_async_engine(settings.sqlalchemy_url())
+    engine = floor_engine(settings)
     select = sa.text(
         "SELECT a.id, a.name FROM applications a JOIN tenants t ON t.id = a.tenant_id"
         " WHERE t.external_id = :tenant AND a.id = :id"

@@ -210,7 +210,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = create_engine(settings.sqlalchemy_url())
+        engine = create_engine(settings.sqlalchemy_url(), settings.database_pool_size)
         live = create_live_bus(settings.sqlalchemy_url())
         sessions = create_session_factory(
             engine, info={LIVE_KEY: live, LIMITS_KEY: Limits.of(settings)}

@@ -163,6 +163,7 @@ def serve(
     database_start_timeout: Annotated[
         float | None, _setting("database_start_timeout", metavar="SECONDS")
     ] = None,
+    database_pool_size: Annotated[int | None, _setting("database_pool_size", metavar="N")] = None,
     shutdown_timeout: Annotated[
         float | None, _setting("shutdown_timeout", metavar="SECONDS")
     ] = None,

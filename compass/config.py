@@ -16,6 +16,8 @@ __all__ = ["Settings", "DEFAULT_TENANT_ID", "DEFAULT_TENANT_NAME"]
 DEFAULT_TENANT_ID = "3e64ebae-38b5-46a0-b1ed-9ccee153a0ae"
 DEFAULT_TENANT_NAME = "default"
 _DATABASE_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
+# Connections a peak may open beyond database_pool_size (closed when returned).
+DATABASE_POOL_OVERFLOW = 10
 
 
 class Settings(BaseSettings):
@@ -58,6 +60,13 @@ class Settings(BaseSettings):
         ge=0,
         description="Seconds `compass serve` retries, with backoff, a database that does not "
         "answer at start before it gives up.",
+    )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description="Database connections the server keeps open (a request holds one while "
+        f"it runs); under a peak up to {DATABASE_POOL_OVERFLOW} more open and close again.",
     )
     shutdown_timeout: float = Field(
         10,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from compass.config import DATABASE_POOL_OVERFLOW
 from compass.errors import CompassError, InvalidData, InvalidOperation, NotUnique
 
 __all__ = [
@@ -89,11 +90,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 POOL_TIMEOUT = 300.0
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(url: str, pool_size: int | None = None, **kwargs: Any) -> AsyncEngine:
     """Statement parameters stay out of error messages and logs: they can hold
-    credentials (a webhook's password, an instance auth)."""
+    credentials (a webhook's password, an instance auth). `pool_size`: the
+    connections kept open (SQLAlchemy's 5 if None); one that a peak opened
+    beyond them is closed when returned, so a pool smaller than the requests
+    running at once connects anew for many of them."""
     if make_url(url).database not in (None, "", ":memory:"):
         kwargs.setdefault("pool_timeout", POOL_TIMEOUT)
+        kwargs.setdefault("max_overflow", DATABASE_POOL_OVERFLOW)
+        if pool_size is not None:
+            kwargs.setdefault("pool_size", pool_size)
     engine = create_async_engine(url, hide_parameters=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _configure_sqlite)

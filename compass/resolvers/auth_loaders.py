@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
-from strawberry.dataloader import DataLoader
-
 from compass.auth.principal import ConsumerType
 from compass.domain.system_auth.service import OwnerKind, SystemAuthService
 from compass.resolvers.convert import system_auth_to_type
+from compass.resolvers.on_demand import LoaderMap
 from compass.schema.system_auth import SystemAuth
 
 if TYPE_CHECKING:
@@ -21,7 +20,7 @@ __all__ = ["AuthLoaders"]
 class AuthLoaders:
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._auths = {kind: DataLoader(self._auths_of(kind)) for kind in OwnerKind}
+        self._auths: LoaderMap[OwnerKind] = LoaderMap(self._auths_of)
 
     def _auths_of(self, kind: OwnerKind) -> Callable[[Sequence[str]], Awaitable[list]]:
         async def load(owner_ids: Sequence[str]) -> list[list[SystemAuth]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -38,6 +38,7 @@ from compass.resolvers.convert import (
     fetch_request_to_type,
     page_of,
 )
+from compass.resolvers.on_demand import LoaderMap
 from compass.schema.bundle import (
     APIDefinition,
     APIDefinitionPage,
@@ -87,18 +88,12 @@ async def instance_auth_converter(context: Context) -> InstanceAuthConverter:
 class BundleLoaders:
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._pages = {
-            row_type: DataLoader(self._paged(row_type))
-            for row_type in (BundleRow, APIDefinitionRow, EventDefinitionRow, DocumentRow)
-        }
-        self._singles = {
-            row_type: DataLoader(self._by_id(row_type))
-            for row_type in (BundleRow, APIDefinitionRow, EventDefinitionRow, DocumentRow)
-        }
-        self._fetches = {
-            kind: DataLoader(self._fetch_requests(t)) for kind, t in _FETCH_OWNERS.items()
-        }
-        self._instance_auths = DataLoader(self._load_instance_auths)
+        # Per row type (bundles, API and event definitions, documents).
+        self._pages: LoaderMap[type] = LoaderMap(self._paged)
+        self._singles: LoaderMap[type] = LoaderMap(self._by_id)
+        self._fetches: LoaderMap[str] = LoaderMap(
+            lambda kind: self._fetch_requests(_FETCH_OWNERS[kind])
+        )
         # Contents read together with their bundles (see `bundles`): per row
         # type, every row of each bundle loaded so far.
         self._wanted: set[type] = set()
@@ -106,6 +101,10 @@ class BundleLoaders:
         # Instance auths read with their bundles, and for whom they are converted.
         self._auth_reader: tuple[Audience, InstanceAuthConverter] | None = None
         self._auth_rows: dict[str, list[BundleInstanceAuthRow]] = {}
+
+    @cached_property
+    def _instance_auths(self) -> DataLoader[str, list[BundleInstanceAuthRow]]:
+        return DataLoader(self._load_instance_auths)
 
     @staticmethod
     def _repository(session: Any, tenant_id: str, row_type: type) -> Any:

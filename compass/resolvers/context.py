@@ -69,7 +69,8 @@ class Context:
             if self._session is None:
                 self._session = self.state.sessions()
             session = self._session
-            await session.commit()
+            if session.in_transaction():  # else nothing was read or written yet
+                await session.commit()
             if session.bind.dialect.name == "postgresql":
                 await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from strawberry.dataloader import DataLoader
@@ -14,6 +15,7 @@ from compass.domain.label.repository import LabelRepository, ObjectKind
 from compass.resolvers.auth_loaders import AuthLoaders
 from compass.resolvers.bundle_loaders import BundleLoaders
 from compass.resolvers.convert import webhook_to_type
+from compass.resolvers.on_demand import LoaderMap
 from compass.resolvers.provisioner_loaders import ProvisionerLoaders
 from compass.resolvers.webhook_loaders import WebhookLoaders
 from compass.schema.application import Webhook
@@ -39,12 +41,18 @@ class Loaders(BundleLoaders, AuthLoaders, ProvisionerLoaders, WebhookLoaders):
         AuthLoaders.__init__(self, context)
         ProvisionerLoaders.__init__(self, context)
         WebhookLoaders.__init__(self, context)
-        self._labels = {kind: DataLoader(self._labels_of(kind)) for kind in ObjectKind}
-        self._webhooks = DataLoader(self._load_webhooks)
-        self._event_urls = DataLoader(self._load_event_urls)
+        self._labels: LoaderMap[ObjectKind] = LoaderMap(self._labels_of)
         # Read for a whole page of applications by `read_with_applications`.
         self._application_labels: dict[str, dict[str, Any]] = {}
         self._application_urls: dict[str, str] = {}
+
+    @cached_property
+    def _webhooks(self) -> DataLoader[str, list[Webhook]]:
+        return DataLoader(self._load_webhooks)
+
+    @cached_property
+    def _event_urls(self) -> DataLoader[str, str]:
+        return DataLoader(self._load_event_urls)
 
     def _labels_of(
         self, kind: ObjectKind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from functools import partial
+from functools import cached_property, partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +39,10 @@ def _service(
 class ProvisionerLoaders:
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._provisioner_status = DataLoader(self._load_provisioner_status)
+
+    @cached_property
+    def _provisioner_status(self) -> DataLoader[str, RuntimeStatusView | None]:
+        return DataLoader(self._load_provisioner_status)
 
     async def _load_provisioner_status(self, ids: Sequence[str]) -> list[RuntimeStatusView | None]:
         found = await self._context.run(

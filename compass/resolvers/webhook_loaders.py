@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import strawberry
@@ -49,7 +50,10 @@ def delivery_to_type(
 class WebhookLoaders:
     def __init__(self, context: Context) -> None:
         self._context = context
-        self._deliveries = DataLoader(self._load_deliveries)
+
+    @cached_property
+    def _deliveries(self) -> DataLoader[str, list[WebhookDelivery]]:
+        return DataLoader(self._load_deliveries)
 
     async def _load_deliveries(self, webhook_ids: Sequence[str]) -> list[list[WebhookDelivery]]:
         tenant_id = await self._context.tenant_id()
