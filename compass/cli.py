@@ -10,6 +10,7 @@ COMPASS_LOG_LEVEL=debug. Commands import what they need when they run, so
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import re
 from datetime import timedelta
@@ -172,8 +173,6 @@ def serve(
     (GraphiQL, tokens) and the mutual-TLS listener (certificate holders)."""
     settings = _settings(**locals())
     _check_ca_pair(settings)
-    import gc
-
     gc.disable()  # on again in compass.server.freeze_startup_heap, once the server is built
     from compass import migrate
     from compass.logs import configure_logging
