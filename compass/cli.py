@@ -22,7 +22,7 @@ import typer
 
 from compass.agent.cli import agent_app
 from compass.config import DEFAULT_TENANT_ID, Settings
-from compass.errors_cli import ConfigurationError, flag_and_variable, run_app
+from compass.errors_cli import ConfigurationError, flag_and_variable, offer_flag, run_app
 
 __all__ = ["app", "main"]
 
@@ -55,6 +55,7 @@ def _setting(name: str, *flags: str, metavar: str | None = None) -> Any:
     """An option for setting `name`: its variable, description and default come
     from Settings, so help and behaviour cannot drift apart."""
     field = Settings.model_fields[name]
+    offer_flag(name)
     return typer.Option(
         *flags,
         envvar=f"COMPASS_{name.upper()}",

@@ -31,6 +31,7 @@ __all__ = [
     "RuntimeFailure",
     "describe",
     "flag_and_variable",
+    "offer_flag",
     "run_app",
 ]
 
@@ -52,9 +53,23 @@ class RuntimeFailure(CliFailure):
     status = RUNTIME
 
 
+# Settings that some command takes as a flag (`compass.cli` offers them); the
+# others are set by their environment variable alone.
+_SETTINGS_WITH_FLAGS: set[str] = set()
+
+
+def offer_flag(setting: str) -> None:
+    """Record that a command has a flag for `setting`, so that errors name it."""
+    _SETTINGS_WITH_FLAGS.add(setting)
+
+
 def flag_and_variable(setting: str) -> str:
-    """How a setting is named to the user: `--data-dir / COMPASS_DATA_DIR`."""
-    return f"--{setting.replace('_', '-')} / COMPASS_{setting.upper()}"
+    """How a setting is named to the user: `--data-dir / COMPASS_DATA_DIR`, or
+    only the variable for a setting no command has a flag for."""
+    variable = f"COMPASS_{setting.upper()}"
+    if setting not in _SETTINGS_WITH_FLAGS:
+        return variable
+    return f"--{setting.replace('_', '-')} / {variable}"
 
 
 def describe(error: BaseException) -> tuple[int, str]:

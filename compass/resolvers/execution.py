@@ -10,11 +10,21 @@ such fields skip it; basic fields of scalar or enum type are read and
 serialized in one loop per object. Anything unusual on that loop (a null in a
 non-null field, a value the scalar refuses, an attribute that fails) sends the
 whole object down the general road, which reports it as it always does.
+
+Fields marked `PLAIN_READ` join that loop too: resolvers that answer at once
+from what the request read already (a page's labels, a bundle's definitions)
+and otherwise hand back an awaitable. Their arguments must be scalars; they are
+coerced and checked as the guard checks them once per selection, and the
+resolver gets an `info` with `context` only. An awaitable, an error or an
+argument the check refuses sends the object down the general road, which runs
+the resolver again: a plain read must be a read that can run twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import inspect
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -28,12 +38,18 @@ from graphql import (
     Undefined,
 )
 from graphql.execution.middleware import MiddlewareManager
+from graphql.execution.values import get_argument_values
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-__all__ = ["CompassExecutionContext"]
+from compass.resolvers.limits import check_arguments
+
+__all__ = ["PLAIN_READ", "CompassExecutionContext"]
 
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
+_PLAIN_READ_KEY = "compass.plain_read"
+# `strawberry.field(metadata=PLAIN_READ)`: see the module's docstring.
+PLAIN_READ = {_PLAIN_READ_KEY: True}
 
 
 class _Reader(NamedTuple):
@@ -47,14 +63,26 @@ class _Reader(NamedTuple):
     item: _Reader | None = None
     # String and ID give a str back unchanged: no call needed for one.
     text: bool = False
+    # For an object type that implements interfaces: whether a value is one.
+    is_type_of: Any = None
 
 
 class _Leaf(NamedTuple):
-    """A basic field read directly."""
+    """A basic field read directly, or a plain read called directly (`call`)."""
 
     response_name: str
     attribute: str
     reader: _Reader
+    call: Callable[[Any], Any] | None = None
+
+
+class _ContextOnly:
+    """The `info` a plain read gets."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
 
 
 class _Plan(NamedTuple):
@@ -70,12 +98,39 @@ def _is_basic(field_def: Any) -> bool:
     return bool(getattr(field_def.resolve, "_is_default", False))
 
 
+def _definition_of(field_def: Any) -> Any:
+    return None if field_def is None else (field_def.extensions or {}).get(_DEFINITION)
+
+
 def _attribute_of(field_def: Any) -> str | None:
     """The attribute a basic field returns; None for any other field."""
     if field_def is None or not _is_basic(field_def):
         return None
-    definition = (field_def.extensions or {}).get(_DEFINITION)
+    definition = _definition_of(field_def)
     return None if definition is None else definition.python_name
+
+
+def _plain_resolver(field_def: Any) -> Any:
+    """The resolver of a field marked PLAIN_READ that can be called directly: a
+    method taking `info`, not async, with no field extensions and scalar
+    arguments only; None for any other field."""
+    definition = _definition_of(field_def)
+    if definition is None or not definition.metadata.get(_PLAIN_READ_KEY):
+        return None
+    resolver = definition.base_resolver
+    if resolver is None or definition.extensions or resolver.is_async:
+        return None
+    if resolver.self_parameter is None or resolver.info_parameter is None:
+        return None
+    if not all(_is_scalar(argument.type) for argument in field_def.args.values()):
+        return None
+    return resolver
+
+
+def _is_scalar(argument_type: Any) -> bool:
+    if isinstance(argument_type, GraphQLNonNull):
+        argument_type = argument_type.of_type
+    return isinstance(argument_type, GraphQLScalarType)
 
 
 class _BasicFieldsBypass:
@@ -155,10 +210,36 @@ class CompassExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> _Leaf | None:
         field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
         attribute = _attribute_of(field_def)
+        call = None
         if attribute is None:
-            return None
+            call = self._plain_call(field_def, field_details_list)
+            if call is None:
+                return None
+            attribute = field_details_list[0].node.name.value
         reader = self._reader_of(field_def.type, field_details_list)
-        return None if reader is None else _Leaf(response_name, attribute, reader)
+        return None if reader is None else _Leaf(response_name, attribute, reader, call)
+
+    def _plain_call(self, field_def: Any, field_details_list: Any) -> Any:
+        """The call of a plain read with this selection's arguments, coerced
+        and checked as the general road does it; None when that refuses them
+        (the general road then reports it where it belongs)."""
+        resolver = _plain_resolver(field_def)
+        if resolver is None:
+            return None
+        node = field_details_list[0].node
+        try:
+            given = get_argument_values(field_def, node, self.variable_values)
+            if given:
+                # Scalars only, so there is no nesting for the depth limit to count.
+                check_arguments(node.name.value, given, max_depth=0)
+        except Exception:  # noqa: BLE001 - reported by the general road
+            return None
+        names = {
+            name: arg.extensions[_DEFINITION].python_name for name, arg in field_def.args.items()
+        }
+        arguments = {names[name]: value for name, value in given.items()}
+        arguments[resolver.info_parameter.name] = _ContextOnly(self.context_value)
+        return partial(resolver.wrapped_func, **arguments)
 
     def _reader_of(self, field_type: Any, field_details_list: Any) -> _Reader | None:
         non_null = isinstance(field_type, GraphQLNonNull)
@@ -170,13 +251,21 @@ class CompassExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if isinstance(field_type, GraphQLList):
             item = self._reader_of(field_type.of_type, field_details_list)
             return None if item is None or item.item is not None else _Reader(non_null, item=item)
-        if not isinstance(field_type, GraphQLObjectType) or field_type.is_type_of is not None:
+        if not isinstance(field_type, GraphQLObjectType) or _own_is_type_of(field_type):
             return None
         grouped, deferred, _forbidden = self.collect_subfields(field_type, field_details_list)
         inner = None if deferred else self._plan(field_type, grouped)
         if inner is None or inner.others:
             return None
-        return _Reader(non_null, inner=inner)
+        return _Reader(non_null, inner=inner, is_type_of=field_type.is_type_of)
+
+
+def _own_is_type_of(object_type: GraphQLObjectType) -> bool:
+    """Whether the type's `is_type_of` is its own: strawberry's, made for the
+    types that implement interfaces, is an isinstance check that needs no
+    resolve info."""
+    definition = (object_type.extensions or {}).get(_DEFINITION)
+    return definition is None or definition.is_type_of is not None
 
 
 _UNREADABLE = object()
@@ -187,8 +276,14 @@ def _read_leaves(plan: _Plan, source: Any) -> dict[str, Any] | None:
     the general road (to raise or report exactly as it does)."""
     values: dict[str, Any] = {}
     try:
-        for name, attribute, reader in plan.leaves:
-            value = getattr(source, attribute)
+        for name, attribute, reader, call in plan.leaves:
+            if call is None:
+                value = getattr(source, attribute)
+            else:
+                value = call(source)
+                if inspect.isawaitable(value):
+                    _drop(value)
+                    return None
             if not (reader.text and type(value) is str):  # most leaves: text as it is
                 value = _read(reader, value)
                 if value is _UNREADABLE:
@@ -197,6 +292,12 @@ def _read_leaves(plan: _Plan, source: Any) -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001 - the general road reports it with its path
         return None
     return values
+
+
+def _drop(awaitable: Any) -> None:
+    """A plain read's awaitable not taken: the general road asks again."""
+    if inspect.iscoroutine(awaitable):
+        awaitable.close()
 
 
 def _read(reader: _Reader, value: Any) -> Any:
@@ -210,6 +311,8 @@ def _read(reader: _Reader, value: Any) -> Any:
         coerced = reader.serialize(value)
         return _UNREADABLE if coerced is None or coerced is Undefined else coerced
     if reader.inner is not None:
+        if reader.is_type_of is not None and not reader.is_type_of(value, None):
+            return _UNREADABLE  # the general road says what it is not
         found = _read_leaves(reader.inner, value)
         return _UNREADABLE if found is None else found
     if not isinstance(value, (list, tuple)):

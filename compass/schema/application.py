@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import strawberry
 
+from compass.resolvers.execution import PLAIN_READ
 from compass.resolvers.selection import selected_names
 from compass.schema.auth import Auth, AuthInput
 from compass.schema.bundle import Bundle, BundleCreateInput, BundlePage
@@ -80,7 +81,9 @@ class Application:
 
     # Not `async`, like eventingConfiguration: a page of applications may have
     # read it already (the loader returns an awaitable otherwise).
-    @strawberry.field(description="The application's labels, or only the one with `key`.")
+    @strawberry.field(
+        description="The application's labels, or only the one with `key`.", metadata=PLAIN_READ
+    )
     def labels(self, info: strawberry.Info[Context, None], key: str | None = None) -> Labels | None:
         return info.context.loaders.application_labels(self.id, key)
 
@@ -108,7 +111,7 @@ class Application:
     async def auths(self, info: strawberry.Info[Context, None]) -> list[SystemAuth] | None:
         return await info.context.loaders.application_auths(self.id)
 
-    @strawberry.field
+    @strawberry.field(metadata=PLAIN_READ)
     def eventing_configuration(
         self, info: strawberry.Info[Context, None]
     ) -> ApplicationEventingConfiguration | None:

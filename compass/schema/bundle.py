@@ -11,6 +11,7 @@ from compass.auth.scopes import (
     FETCH_REQUEST_CREDENTIALS_SCOPE,
     INSTANCE_AUTH_CREDENTIALS_SCOPE,
 )
+from compass.resolvers.execution import PLAIN_READ
 from compass.schema.auth import Auth, AuthInput
 from compass.schema.bundle_instance_auth import BundleInstanceAuth
 from compass.schema.common import Pageable, PageInfo
@@ -304,14 +305,15 @@ class Bundle:
         return await info.context.loaders.instance_auth(self.id, id)
 
     @strawberry.field(
-        description="The bundle's instance auths: a runtime sees its own, others all of them."
+        description="The bundle's instance auths: a runtime sees its own, others all of them.",
+        metadata=PLAIN_READ,
     )
     def instance_auths(self, info: strawberry.Info[Context, None]) -> list[BundleInstanceAuth]:
         return info.context.loaders.instance_auths(self.id)
 
     # Not `async`: a page read with its bundle is answered at once (the loader
     # returns an awaitable otherwise).
-    @strawberry.field
+    @strawberry.field(metadata=PLAIN_READ)
     def api_definitions(
         self,
         info: strawberry.Info[Context, None],
@@ -321,7 +323,7 @@ class Bundle:
     ) -> APIDefinitionPage | None:
         return info.context.loaders.api_definitions(self.id, group, first, after)
 
-    @strawberry.field
+    @strawberry.field(metadata=PLAIN_READ)
     def event_definitions(
         self,
         info: strawberry.Info[Context, None],
@@ -331,7 +333,7 @@ class Bundle:
     ) -> EventDefinitionPage | None:
         return info.context.loaders.event_definitions(self.id, group, first, after)
 
-    @strawberry.field
+    @strawberry.field(metadata=PLAIN_READ)
     def documents(
         self,
         info: strawberry.Info[Context, None],

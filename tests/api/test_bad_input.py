@@ -89,6 +89,25 @@ async def test_nul_in_a_query_literal_is_invalid_data(api):
     assert error_code(error) == 22
 
 
+@pytest.mark.parametrize(
+    ("query", "variables"),
+    [
+        ('{ applications { data { id labels(key: "a\\u0000b") } } }', None),
+        ("query($k: String) { applications { data { id labels(key: $k) } } }", {"k": "a\ud800"}),
+    ],
+    ids=["literal", "variable"],
+)
+async def test_hostile_argument_of_a_field_read_with_its_page_is_invalid_data(
+    api, query, variables
+):
+    """Page fields answered from what the page read still have their arguments checked."""
+    await _app_id(api)
+    response = await _raw(api, json.dumps({"query": query, "variables": variables}).encode())
+    errors = response.json()["errors"]
+    assert [error_code(e) for e in errors] == [22]
+    assert errors[0]["path"] == ["applications", "data", 0, "labels"]
+
+
 @pytest.mark.parametrize("literal", ["1e400", "-1e400", "1" + "0" * 5000 + ".0"])
 async def test_non_finite_label_values_are_invalid_data(api, literal):
     app_id = await _app_id(api)

@@ -92,6 +92,14 @@ def test_bad_value_of_a_variable_without_a_flag(tmp_path: Path):
     error_line(result, 2, "COMPASS_PORT", "integer")
 
 
+def test_a_setting_no_command_has_a_flag_for_is_named_by_its_variable(tmp_path: Path):
+    env = clean_env(COMPASS_WEBHOOK_DELIVERY_HOURS="abc")
+    result = _serve(tmp_path / "data", env=env)
+    line = error_line(result, 2, "invalid settings: COMPASS_WEBHOOK_DELIVERY_HOURS", "number")
+    assert "--webhook-delivery-hours" not in line
+    assert "abc" not in line
+
+
 def test_bad_value_of_a_variable_with_a_flag(tmp_path: Path):
     result = _serve(tmp_path / "data", env=clean_env(COMPASS_LOG_FORMAT="xml"))
     error_line(result, 2, "COMPASS_LOG_FORMAT", "'json'")
