@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from compass.domain.columns import insert_row
 from compass.domain.system_auth.model import CertificateRow, OneTimeTokenRow, SystemAuthRow
 
 __all__ = ["CertificateRepository", "OneTimeTokenRepository", "SystemAuthRepository"]
@@ -56,23 +57,24 @@ class OneTimeTokenRepository:
         self.session = session
 
     async def add(self, row: OneTimeTokenRow) -> OneTimeTokenRow:
-        self.session.add(row)
-        await self.session.flush()
+        await insert_row(self.session, row)
         return row
 
     async def redeem(self, token_hash: str, purposes: Sequence[str], now: datetime) -> str | None:
         """Marks the token used and returns its system auth ID, in one statement:
-        of two concurrent redeemers only one gets it."""
+        of two concurrent redeemers only one gets it. On the table, not the
+        model: no token object of the session needs to learn of it."""
+        table = OneTimeTokenRow.__table__
         result = await self.session.execute(
-            sa.update(OneTimeTokenRow)
+            sa.update(table)
             .where(
-                OneTimeTokenRow.token_hash == token_hash,
-                OneTimeTokenRow.used_at.is_(None),
-                OneTimeTokenRow.expires_at > now,
-                OneTimeTokenRow.purpose.in_(list(purposes)),
+                table.c.token_hash == token_hash,
+                table.c.used_at.is_(None),
+                table.c.expires_at > now,
+                table.c.purpose.in_(list(purposes)),
             )
             .values(used_at=now)
-            .returning(OneTimeTokenRow.system_auth_id)
+            .returning(table.c.system_auth_id)
         )
         return result.scalar_one_or_none()
 
@@ -82,8 +84,7 @@ class CertificateRepository:
         self.session = session
 
     async def add(self, row: CertificateRow) -> CertificateRow:
-        self.session.add(row)
-        await self.session.flush()
+        await insert_row(self.session, row)
         return row
 
     async def get(self, serial: str) -> CertificateRow | None:
