@@ -1,17 +1,24 @@
-"""Live subscriptions over graphql-transport-ws, through the real app (starlette's
-WebSocket test client): who may subscribe, and which changes reach whom."""
+"""Live subscriptions over graphql-transport-ws, through the real app under
+uvicorn on 127.0.0.1 with a `websockets` client: who may subscribe, and which
+changes reach whom."""
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import json
-import queue
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
+import uvicorn
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from compass.app import create_app
 from compass.auth.scopes import ADMIN_SCOPES
@@ -27,10 +34,40 @@ RUNTIME_EVENTS = """subscription($id: ID!) { runtimeConfigurationChanged(runtime
 APPLICATION_EVENTS = """subscription($id: ID!) {
   applicationConfigurationChanged(applicationID: $id) { id type applicationID runtimeID body } }"""
 WAIT = 20.0
+# websockets >= 15 would read proxy settings from the environment: not for loopback.
+NO_PROXY = {"proxy": None} if "proxy" in inspect.signature(connect).parameters else {}
+
+
+class AppServer:
+    """The app under uvicorn in a thread of its own, on a loopback socket bound
+    here; stopped and joined on exit."""
+
+    def __init__(self, app: Any) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.port = self.socket.getsockname()[1]
+        config = uvicorn.Config(
+            app, lifespan="on", log_config=None, ws="websockets-sansio", timeout_graceful_shutdown=5
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, args=([self.socket],), daemon=True)
+
+    def __enter__(self) -> AppServer:
+        self.thread.start()
+        deadline = time.monotonic() + WAIT
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the app did not start under uvicorn")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=WAIT)
+        self.socket.close()
 
 
 class Client:
-    def __init__(self, http: TestClient, token: str) -> None:
+    def __init__(self, http: httpx.Client, token: str) -> None:
         self.http = http
         self.headers = {"Authorization": f"Bearer {token}"}
 
@@ -45,6 +82,8 @@ class Client:
 
 @pytest.fixture
 def client(settings) -> Iterator[Client]:
+    # The certificate header is checked against the peer's address: a trusted
+    # proxy's, as 127.0.0.1 is.
     app = create_app(settings.model_copy(update=BEHIND_PROXY))
     key = load_or_create_signing_key(settings.jwt_key_path())
     token = mint_user_token(
@@ -54,37 +93,38 @@ def client(settings) -> Iterator[Client]:
         scopes=list(ADMIN_SCOPES),
         lifetime=timedelta(hours=1),
     )
-    # The certificate header is checked against the peer's address: a trusted proxy's.
-    with TestClient(app, client=("127.0.0.1", 50000)) as http:
-        yield Client(http, token)
+    with AppServer(app) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        with httpx.Client(base_url=base, timeout=WAIT, trust_env=False) as http:
+            yield Client(http, token)
 
 
 class Subscription:
-    """One subscription on its own WebSocket, read by a thread into a queue."""
+    """One subscription on its own WebSocket; every read waits WAIT at most."""
 
     def __init__(self, client: Client, query: str, variables: dict[str, Any], params: dict) -> None:
-        self._context = client.http.websocket_connect(
-            "/graphql", subprotocols=[PROTOCOL], headers=client.headers
+        url = str(client.http.base_url.copy_with(scheme="ws", path="/graphql"))
+        self._stack = contextlib.ExitStack()
+        self.socket = self._stack.enter_context(
+            connect(
+                url,
+                subprotocols=[PROTOCOL],
+                additional_headers=client.headers,
+                open_timeout=WAIT,
+                **NO_PROXY,
+            )
         )
-        self.socket = self._context.__enter__()
-        self.socket.send_json({"type": "connection_init", "payload": params})
-        assert self.socket.receive_json()["type"] == "connection_ack"
-        self.socket.send_json(
+        self._send({"type": "connection_init", "payload": params})
+        assert self.next()["type"] == "connection_ack"
+        self._send(
             {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
         )
-        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
-    def _read(self) -> None:
-        try:
-            while True:
-                self.messages.put(self.socket.receive_json())
-        except Exception:  # the socket closed: the test is over
-            return
+    def _send(self, message: dict[str, Any]) -> None:
+        self.socket.send(json.dumps(message))
 
     def next(self) -> dict[str, Any]:
-        return self.messages.get(timeout=WAIT)
+        return json.loads(self.socket.recv(timeout=WAIT))
 
     def event(self) -> dict[str, Any]:
         message = self.next()
@@ -101,8 +141,9 @@ class Subscription:
         return error["extensions"]["error_code"]
 
     def close(self) -> None:
-        self.socket.send_json({"id": "1", "type": "complete"})
-        self._context.__exit__(None, None, None)
+        with contextlib.suppress(ConnectionClosed):
+            self._send({"id": "1", "type": "complete"})
+        self._stack.close()
 
 
 @pytest.fixture
