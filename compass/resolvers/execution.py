@@ -230,7 +230,8 @@ class CompassExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             given = get_argument_values(field_def, node, self.variable_values)
             if given:
-                # Scalars only, so there is no nesting for the depth limit to count.
+                # No nesting allowed here: a JSON value (a scalar too) takes the
+                # general road, where the guard counts it against the real limit.
                 check_arguments(node.name.value, given, max_depth=0)
         except Exception:  # noqa: BLE001 - reported by the general road
             return None
