@@ -25,6 +25,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable
 from functools import partial
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from graphql import (
@@ -49,7 +50,7 @@ __all__ = ["PLAIN_READ", "CompassExecutionContext"]
 _DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
 _PLAIN_READ_KEY = "compass.plain_read"
 # `strawberry.field(metadata=PLAIN_READ)`: see the module's docstring.
-PLAIN_READ = {_PLAIN_READ_KEY: True}
+PLAIN_READ = MappingProxyType({_PLAIN_READ_KEY: True})
 
 
 class _Reader(NamedTuple):
