@@ -220,7 +220,7 @@ def answers_at_once():
 @pytest.mark.parametrize(
     ("later", "failing"),
     [((), ()), (("1", "3"), ()), ((), ("2",)), (("4",), ("1",))],
-    ids=["at once", "some later", "one failing", "later and failing"],
+    ids=["at once", "some later", "one failing", "failing before a later one"],
 )
 def test_plain_reads_answer_as_graphql_core_does(later, failing):
     LATER.update(later)
