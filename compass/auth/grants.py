@@ -48,9 +48,7 @@ async def check_integration_system(
 async def _check_tenant_granted(context: Any, principal: Principal) -> None:
     tenant_id = await context.tenant_id()
     async with context.db() as session:
-        granted = await IntegrationSystemService(session).granted(
-            principal.consumer_id, tenant_id
-        )
+        granted = await IntegrationSystemService(session).granted(principal.consumer_id, tenant_id)
     if not granted:
         raise Unauthorized(
             "the integration system is not granted this tenant: its administrator "
@@ -91,12 +89,9 @@ async def steward_of(context: Any) -> Steward:
     principal: Principal = await context.principal()
     if principal.consumer_type is ConsumerType.INTEGRATION_SYSTEM:
         async with context.db() as session:
-            tenants = await IntegrationSystemService(session).granted_tenants(
-                principal.consumer_id
-            )
+            tenants = await IntegrationSystemService(session).granted_tenants(principal.consumer_id)
         return Steward(tenant_id=None, tenants=tenants)
     if principal.tenant is None:
         return EVERY_TENANT if principal.consumer_type is ConsumerType.USER else _NOBODY
     tenant_id = await context.tenant_id()
     return Steward(tenant_id=tenant_id, tenants=frozenset({tenant_id}))
-

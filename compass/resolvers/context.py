@@ -72,9 +72,7 @@ class Context:
             if session.in_transaction():  # else nothing was read or written yet
                 await session.commit()
             if session.bind.dialect.name == "postgresql":
-                await session.connection(
-                    execution_options={"isolation_level": "REPEATABLE READ"}
-                )
+                await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             else:
                 await _begin_on_driver(session)
 

@@ -26,9 +26,7 @@ class WebhookService:
     """`box` seals signing secrets; without one, webhooks get none (and are
     delivered unsigned)."""
 
-    def __init__(
-        self, session: AsyncSession, tenant_id: str, box: SecretBox | None = None
-    ) -> None:
+    def __init__(self, session: AsyncSession, tenant_id: str, box: SecretBox | None = None) -> None:
         self.tenant_id = tenant_id
         self.applications = ApplicationRepository(session, tenant_id)
         self.box = box

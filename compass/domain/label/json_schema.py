@@ -79,9 +79,7 @@ def _pattern_properties(
 def _linear_validator(base: type) -> Any:
     from jsonschema import validators
 
-    return validators.extend(
-        base, {"pattern": _pattern, "patternProperties": _pattern_properties}
-    )
+    return validators.extend(base, {"pattern": _pattern, "patternProperties": _pattern_properties})
 
 
 def schema_validator(schema: Any) -> Any:

@@ -37,9 +37,7 @@ class RuntimeRepository(ConnectableRepository[RuntimeRow]):
             statement = statement.where(RuntimeRow.id != except_id)
         return await self.session.scalar(statement) is not None
 
-    async def record_contact(
-        self, runtime_id: str, now: datetime, refresh: timedelta
-    ) -> Contact:
+    async def record_contact(self, runtime_id: str, now: datetime, refresh: timedelta) -> Contact:
         """CONNECTED and seen now. Reads first: a runtime already connected and
         seen within `refresh` costs no write (agents poll often)."""
         found = (
