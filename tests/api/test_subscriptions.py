@@ -7,16 +7,12 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -27,6 +23,7 @@ from compass.config import DEFAULT_TENANT_ID
 from compass.pki.jwt_keys import load_or_create_signing_key
 from tests.api.pki_client import certificate_header, csr_for, decode_certificate
 from tests.api.trust import BEHIND_PROXY, CERT_HEADER, CONFIGURATION, CONNECTOR_PATH, SIGN
+from tests.loopback import serving
 
 PROTOCOL = "graphql-transport-ws"
 RUNTIME_EVENTS = """subscription($id: ID!) { runtimeConfigurationChanged(runtimeID: $id) {
@@ -36,34 +33,6 @@ APPLICATION_EVENTS = """subscription($id: ID!) {
 WAIT = 20.0
 # websockets >= 15 would read proxy settings from the environment: not for loopback.
 NO_PROXY = {"proxy": None} if "proxy" in inspect.signature(connect).parameters else {}
-
-
-class AppServer:
-    """The app under uvicorn in a thread of its own, on a loopback socket bound
-    here; stopped and joined on exit."""
-
-    def __init__(self, app: Any) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.port = self.socket.getsockname()[1]
-        config = uvicorn.Config(
-            app, lifespan="on", log_config=None, ws="websockets-sansio", timeout_graceful_shutdown=5
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, args=([self.socket],), daemon=True)
-
-    def __enter__(self) -> AppServer:
-        self.thread.start()
-        deadline = time.monotonic() + WAIT
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the app did not start under uvicorn")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=WAIT)
-        self.socket.close()
 
 
 class Client:
@@ -93,10 +62,11 @@ def client(settings) -> Iterator[Client]:
         scopes=list(ADMIN_SCOPES),
         lifetime=timedelta(hours=1),
     )
-    with AppServer(app) as server:
-        base = f"http://127.0.0.1:{server.port}"
-        with httpx.Client(base_url=base, timeout=WAIT, trust_env=False) as http:
-            yield Client(http, token)
+    with (
+        serving(app, ws="websockets-sansio", timeout_graceful_shutdown=5) as base,
+        httpx.Client(base_url=base, timeout=WAIT, trust_env=False) as http,
+    ):
+        yield Client(http, token)
 
 
 class Subscription:

@@ -1,16 +1,12 @@
-import asyncio
 import io
 import json
 import logging
 import re
-import socket
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
 from asgi_correlation_id import correlation_id
 
 from compass.app import create_app
@@ -21,6 +17,7 @@ from compass.domain.application.service import ApplicationService
 from compass.logs import RedactQuerySecrets, configure_logging, redact
 from compass.pki.jwt_keys import load_or_create_signing_key
 from tests.e2e.server import running_server
+from tests.loopback import serving
 
 
 def test_tokens_in_query_strings_are_redacted():
@@ -123,27 +120,6 @@ def test_credentials_in_messages_are_redacted():
     assert redact("basic dXNlcjpwYXNz and more") == "basic [redacted] and more"
 
 
-@asynccontextmanager
-async def _uvicorn(app) -> AsyncIterator[str]:
-    """The app on a loopback socket of its own, stopped even when the test fails."""
-    listening = socket.create_server(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="on", log_config=None, access_log=True)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[listening]))
-    try:
-        for _ in range(600):  # bounded: 60 s
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.1)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 60)
-        listening.close()
-
-
 async def test_request_id_is_in_the_response_every_line_and_the_internal_error(
     settings, restored_logging, monkeypatch
 ):
@@ -162,21 +138,24 @@ async def test_request_id_is_in_the_response_every_line_and_the_internal_error(
         lifetime=timedelta(hours=1),
     )
     query = {"query": "{ applications { totalCount } }"}
-    async with _uvicorn(create_app(settings)) as base_url, httpx.AsyncClient() as client:
-        given = await client.post(
-            f"{base_url}/graphql?token={SECRET_TOKEN}",
-            json=query,
-            headers={"Authorization": f"Bearer {bearer}", "X-Request-ID": REQUEST_ID},
-        )
-        generated = await client.post(
-            f"{base_url}/graphql", json=query, headers={"Authorization": f"Bearer {bearer}"}
-        )
-        forged = await client.get(
-            f"{base_url}/healthz", headers={"X-Request-ID": 'forged id" level=error'}
-        )
-        refused = await client.post(
-            f"{base_url}/graphql", json=query, headers={"Authorization": f"Bearer {SECRET_BEARER}"}
-        )
+    with serving(create_app(settings), access_log=True) as base_url:
+        async with httpx.AsyncClient() as client:
+            given = await client.post(
+                f"{base_url}/graphql?token={SECRET_TOKEN}",
+                json=query,
+                headers={"Authorization": f"Bearer {bearer}", "X-Request-ID": REQUEST_ID},
+            )
+            generated = await client.post(
+                f"{base_url}/graphql", json=query, headers={"Authorization": f"Bearer {bearer}"}
+            )
+            forged = await client.get(
+                f"{base_url}/healthz", headers={"X-Request-ID": 'forged id" level=error'}
+            )
+            refused = await client.post(
+                f"{base_url}/graphql",
+                json=query,
+                headers={"Authorization": f"Bearer {SECRET_BEARER}"},
+            )
 
     assert given.headers["X-Request-ID"] == REQUEST_ID
     message = given.json()["errors"][0]["message"]
