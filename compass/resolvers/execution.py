@@ -72,7 +72,7 @@ class _Leaf(NamedTuple):
     """A basic field read directly, or a plain read called directly (`call`)."""
 
     response_name: str
-    attribute: str
+    attribute: str  # for a plain read, the name of its resolver
     reader: _Reader
     call: Callable[[Any], Any] | None = None
 
@@ -211,22 +211,21 @@ class CompassExecutionContext(StrawberryGraphQLCoreExecutionContext):
     ) -> _Leaf | None:
         field_def = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
         attribute = _attribute_of(field_def)
-        call = None
-        if attribute is None:
-            call = self._plain_call(field_def, field_details_list)
-            if call is None:
-                return None
-            attribute = field_details_list[0].node.name.value
+        resolver = _plain_resolver(field_def) if attribute is None else None
+        if attribute is None and resolver is None:
+            return None
         reader = self._reader_of(field_def.type, field_details_list)
-        return None if reader is None else _Leaf(response_name, attribute, reader, call)
+        if reader is None:
+            return None
+        if resolver is None:
+            return _Leaf(response_name, attribute, reader)
+        call = self._plain_call(resolver, field_def, field_details_list)
+        return None if call is None else _Leaf(response_name, resolver.name, reader, call)
 
-    def _plain_call(self, field_def: Any, field_details_list: Any) -> Any:
+    def _plain_call(self, resolver: Any, field_def: Any, field_details_list: Any) -> Any:
         """The call of a plain read with this selection's arguments, coerced
         and checked as the general road does it; None when that refuses them
         (the general road then reports it where it belongs)."""
-        resolver = _plain_resolver(field_def)
-        if resolver is None:
-            return None
         node = field_details_list[0].node
         try:
             given = get_argument_values(field_def, node, self.variable_values)
