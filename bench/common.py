@@ -244,12 +244,19 @@ async def interleave(
     return pairs
 
 
-def print_pairs(title: str, pairs: list[Pair], scale: float = 1e3, unit: str = "ms") -> None:
+def print_pairs(
+    title: str,
+    pairs: list[Pair],
+    scale: float = 1e3,
+    unit: str = "ms",
+    names: tuple[str, str] = ("ours", "floor"),
+) -> None:
     ratios = [pair.ratio for pair in pairs]
     ours = statistics.median(pair.ours for pair in pairs) * scale
     floor = statistics.median(pair.floor for pair in pairs) * scale
+    mine, theirs = names
     print(
-        f"  {title}: ours {ours:.1f} {unit}, floor {floor:.1f} {unit} (medians);"
-        f" ours/floor x{statistics.median(ratios):.2f}"
+        f"  {title}: {mine} {ours:.1f} {unit}, {theirs} {floor:.1f} {unit} (medians);"
+        f" {mine}/{theirs} x{statistics.median(ratios):.2f}"
         f" (min x{min(ratios):.2f}, max x{max(ratios):.2f}, {len(pairs)} interleaved pairs)"
     )

@@ -1,8 +1,12 @@
 """Start-up: `compass serve` from process start to the first `/readyz` 200, with
 a data directory (keys, CA, migrated database) that already exists, against
 the floor, `bench/startup_floor.py`: a bare Starlette + uvicorn app answering
-the same route with the same `SELECT 1`. Both are real processes on
-127.0.0.1, started alternately:
+the same route with the same `SELECT 1`. All are real processes on
+127.0.0.1, started alternately.
+
+A third process splits the gap: the same floor, first importing every library
+module that `compass serve` has loaded once its app is built, and none of the
+project's own, so that what the stack costs by itself stands beside the rest:
 
     python -m bench startup [--rounds 5] [--database-url URL]
 """
@@ -78,6 +82,33 @@ def _time_to_ready(command: list[str], port: int, env: dict[str, str], log: Path
     raise SystemExit(f"{command[2]} not ready after {READY_TIMEOUT:.0f} s")
 
 
+# Run in a process of its own, so that the listing sees only what start-up loads.
+_LIBRARY_MODULES = """
+import sys
+import bench.startup_floor
+floor = set(sys.modules)
+import compass.cli, compass.migrate, compass.server
+from compass.app import create_app
+from compass.config import Settings
+create_app(Settings(data_dir=sys.argv[1]))
+own = ("compass", "bench", "__editable__")
+for name, module in list(sys.modules.items()):
+    top = name.partition(".")[0]
+    if name in floor or top in sys.stdlib_module_names or name.startswith(own):
+        continue
+    if getattr(module, "__spec__", None) is not None:  # a real module, importable by name
+        print(name)
+"""
+
+
+def _list_library_modules(data_dir: Path, env: dict[str, str]) -> Path:
+    command = [sys.executable, "-c", _LIBRARY_MODULES, str(data_dir)]
+    listing = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    path = data_dir / "library-modules.txt"
+    path.write_text(listing.stdout)
+    return path
+
+
 def _ours(data_dir: Path, env: dict[str, str]) -> float:
     port = _free_port()
     command = [sys.executable, "-m", "compass.cli", "serve", "--host", LOOPBACK]
@@ -86,10 +117,14 @@ def _ours(data_dir: Path, env: dict[str, str]) -> float:
     return _time_to_ready(command, port, env, data_dir / "compass-serve.log")
 
 
-def _floor(database_url: str, data_dir: Path, env: dict[str, str]) -> float:
+def _floor(
+    database_url: str, data_dir: Path, env: dict[str, str], modules: Path | None = None
+) -> float:
     port = _free_port()
     command = [sys.executable, "-m", "bench.startup_floor", "--port", str(port)]
     command += ["--database-url", database_url]
+    if modules is not None:
+        command += ["--import-modules", str(modules)]
     return _time_to_ready(command, port, env, data_dir / "floor.log")
 
 
@@ -99,15 +134,25 @@ def _run(args: argparse.Namespace) -> None:
         data_dir = settings.data_dir
         _ours(data_dir, env)  # creates the keys and CA: the data dir then exists
         url = settings.sqlalchemy_url()
-        _floor(url, data_dir, env)
-        pairs = [Pair(_ours(data_dir, env), _floor(url, data_dir, env)) for _ in range(args.rounds)]
+        modules = _list_library_modules(data_dir, env)
+        _floor(url, data_dir, env, modules)  # warm-up, as for ours
+        ours, stack = [], []
+        for _ in range(args.rounds):
+            ours.append(Pair(_ours(data_dir, env), _floor(url, data_dir, env)))
+            stack.append(Pair(_floor(url, data_dir, env, modules), ours[-1].floor))
+        count = len(modules.read_text().split())
     from bench.common import print_pairs
 
     print(
         f"start-up on {backend_name(args.database_url)}: process start to /readyz 200,"
         " existing data dir, real processes on 127.0.0.1"
     )
-    print_pairs("compass serve vs bare Starlette + uvicorn", pairs, scale=1.0, unit="s")
+    print_pairs("compass serve vs bare Starlette + uvicorn", ours)
+    print_pairs(
+        f"the bare app importing the {count} library modules compass serve loads",
+        stack,
+        names=("stack", "floor"),
+    )
 
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
