@@ -99,8 +99,9 @@ def _is_basic(field_def: Any) -> bool:
     return bool(getattr(field_def.resolve, "_is_default", False))
 
 
-def _definition_of(field_def: Any) -> Any:
-    return None if field_def is None else (field_def.extensions or {}).get(_DEFINITION)
+def _definition_of(element: Any) -> Any:
+    """Strawberry's definition behind a graphql-core field or type, if any."""
+    return None if element is None else (element.extensions or {}).get(_DEFINITION)
 
 
 def _attribute_of(field_def: Any) -> str | None:
@@ -265,7 +266,7 @@ def _own_is_type_of(object_type: GraphQLObjectType) -> bool:
     """Whether the type's `is_type_of` is its own: strawberry's, made for the
     types that implement interfaces, is an isinstance check that needs no
     resolve info."""
-    definition = (object_type.extensions or {}).get(_DEFINITION)
+    definition = _definition_of(object_type)
     return definition is None or definition.is_type_of is not None
 
 
